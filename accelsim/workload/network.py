@@ -123,6 +123,16 @@ class PoolSpec(_LayerBase):
     padding: Pair = 0
     global_: bool = Field(default=False, alias="global")
 
+    @field_validator("kernel", "stride")
+    @classmethod
+    def _pairs(cls, v):
+        return v if v is None else _pair_ok(v)
+
+    @field_validator("padding")
+    @classmethod
+    def _padding(cls, v):
+        return _pair_ok(v, (1, 2, 4), minimum=0)
+
 
 class AddSpec(_LayerBase):
     type: Literal["add"]
@@ -361,10 +371,9 @@ def _compile_layer(ls, name, inputs, in_shapes, batch, src, where) -> Layer:
             return Layer(name, "pool", inputs, x, Shape(x.n, x.c, 1, 1), None, 0, spec)
         if ls.kernel is None:
             bad("required field is missing (or set global: true)", "kernel")
-        _pair_ok(ls.kernel)
         R, S = _two(ls.kernel)
         sh, sw = _two(ls.stride if ls.stride is not None else ls.kernel)
-        pt, pb, pl, pr = _pad4(_pair_ok(ls.padding, (1, 2, 4), 0))
+        pt, pb, pl, pr = _pad4(ls.padding)
         P, Q = out_size(x.h, R, sh, pt, pb, 1), out_size(x.w, S, sw, pl, pr, 1)
         if P <= 0 or Q <= 0:
             bad(f"output would be empty ({P}x{Q})", "kernel")

@@ -1,0 +1,1 @@
+"""Bundled arch configs YAML files (package data)."""

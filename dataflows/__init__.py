@@ -1,0 +1,1 @@
+"""Bundled dataflows YAML files (package data)."""

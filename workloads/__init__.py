@@ -1,0 +1,1 @@
+"""Bundled workload files (YAML); loaded by bare name via accelsim.files.resolve."""
