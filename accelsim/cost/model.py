@@ -1,0 +1,263 @@
+"""Analytical cost model: exact access counts and a first latency model for one mapping.
+
+Counting conventions (DESIGN.md, "Counting accesses"; Timeloop's):
+
+* Read-only tensors (filter, ifmap) at a level: ``fills`` = new words
+  brought from the parent (sliding-window overlap kept), ``reads`` = words
+  handed to children (at the RF: operand reads by the MAC, padding zeros
+  excluded; at the GLB: reads after multicast).
+* Ofmap: ``updates`` = partial sums arriving from children (after spatial
+  reduction), ``rmw_reads`` = updates - words that start fresh (the first
+  update of an element is a plain write), ``fills`` = partial sums fetched
+  back from the parent when a tile is revisited, ``drains`` = words sent up
+  when a tile leaves; a drain is an update at the parent.  A revisited psum
+  goes back to one PE of a spatial-reduction group; the others start at zero.
+* NoC, per tensor: ``words`` delivered to or collected from PEs (one per PE
+  endpoint), ``transfers`` on the GLB side of the network (multicast = one),
+  ``reduction_adds`` for psums combined between PEs (spatial reduction).
+
+All counts are totals over every instance of a level (x active instances).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..arch.spec import Architecture
+from ..mapping.mapping import LEVELS, Mapping
+from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
+from .nest_analysis import analyse, coordinates, _pattern_size
+
+ACTIONS = ("reads", "fills", "updates", "rmw_reads", "drains")
+STORAGE = ("rf", "glb", "dram")
+
+
+@dataclass
+class LevelCounts:
+    """Word accesses of one tensor at one storage level (totals over instances)."""
+
+    reads: int = 0
+    fills: int = 0
+    updates: int = 0
+    rmw_reads: int = 0
+    drains: int = 0
+
+    @property
+    def read_words(self) -> int:
+        """Words read out of the level (reads + read-modify-write reads + drains)."""
+        return self.reads + self.rmw_reads + self.drains
+
+    @property
+    def write_words(self) -> int:
+        """Words written into the level (fills + updates)."""
+        return self.fills + self.updates
+
+    def as_dict(self) -> dict[str, int]:
+        return {a: getattr(self, a) for a in ACTIONS}
+
+
+@dataclass
+class NocCounts:
+    """NoC traffic of one tensor: PE-endpoint words, GLB-side transfers, reduction adds."""
+
+    words: int = 0
+    transfers: int = 0
+    reduction_adds: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"words": self.words, "transfers": self.transfers, "reduction_adds": self.reduction_adds}
+
+
+@dataclass
+class AccessCounts:
+    """Every access one mapped layer makes.
+
+    Attributes:
+        macs: multiply-accumulates (including those on padding zeros).
+        levels: ``{storage level: {tensor: LevelCounts}}`` for rf, glb, dram.
+        noc: ``{tensor: NocCounts}``.
+    """
+
+    macs: int
+    levels: dict[str, dict[str, LevelCounts]] = field(default_factory=dict)
+    noc: dict[str, NocCounts] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "macs": self.macs,
+            **{l: {t: c.as_dict() for t, c in self.levels[l].items()} for l in STORAGE},
+            "noc": {t: c.as_dict() for t, c in self.noc.items()},
+        }
+
+
+@dataclass
+class Latency:
+    """First latency model (replaced by the event simulator in a later stage).
+
+    cycles = max(compute, DRAM, GLB read, GLB write, NoC per tensor), each a
+    whole-layer bound: compute = temporal steps (one MAC per PE per cycle),
+    the others = words (bytes for DRAM) moved / bandwidth, rounded up.
+    ``stall_cycles`` = cycles - compute, attributed to ``bound_by``.
+    """
+
+    cycles: int
+    compute_cycles: int
+    bounds: dict[str, int]
+    bound_by: str
+
+    @property
+    def stall_cycles(self) -> int:
+        return self.cycles - self.compute_cycles
+
+
+def _ceil(a: float) -> int:
+    i = int(a)
+    return i if i >= a else i + 1
+
+
+def _strides(m: Mapping) -> dict[str, dict[str, int]]:
+    """Stride in iterations of each level's loop, per dim (inner levels less significant)."""
+    out: dict[str, dict[str, int]] = {l: {} for l in LEVELS}
+    for d in DIMS:
+        st = 1
+        for l in reversed(LEVELS):
+            out[l][d] = st
+            st *= m.factors[l][d]
+    return out
+
+
+def _outer_loops(m: Mapping, levels: tuple[str, ...], strides) -> list[tuple[str, int, int]]:
+    loops = []
+    for l in levels:
+        for d in m.nonunit_order(l):
+            loops.append((d, m.factors[l][d], strides[l][d]))
+    return loops
+
+
+def tile_words(nest: LoopNest, tensor: str, inner: dict[str, int]) -> int:
+    """Words of one tile of ``tensor`` spanning ``inner`` iterations per dim (padding not clipped)."""
+    n = 1
+    for dims, kp in coordinates(nest, tensor):
+        n *= _pattern_size(kp, tuple(inner[d] for d in dims))
+    return n
+
+
+def level_extents(m: Mapping) -> dict[str, dict[str, int]]:
+    """Per storage level, the iterations per dim one instance's tile spans."""
+    return {
+        "rf": {d: m.factors["rf"][d] for d in DIMS},
+        "glb": {d: m.extent(d, ("glb", "rows", "cols", "rf")) for d in DIMS},
+    }
+
+
+def fits(nest: LoopNest, arch: Architecture, m: Mapping) -> str | None:
+    """Check array size and buffer capacities; ``None`` if the mapping fits, else why not."""
+    if m.spatial("rows") > arch.rows or m.spatial("cols") > arch.cols:
+        return f"uses {m.spatial('rows')}x{m.spatial('cols')} PEs of a {arch.rows}x{arch.cols} array"
+    ext = level_extents(m)
+    rf = {t: tile_words(nest, t, ext["rf"]) for t in TENSORS}
+    if arch.rf_words is not None:
+        for t in TENSORS:
+            if rf[t] > arch.rf_words[t]:
+                return f"RF {t} tile of {rf[t]} words exceeds {arch.rf_words[t]}"
+    elif sum(rf.values()) > arch.rf_shared_words:
+        return f"RF tiles of {sum(rf.values())} words exceed the shared {arch.rf_shared_words}"
+    ref = arch.word_bits["ifmap"]
+    glb_bits = sum(tile_words(nest, t, ext["glb"]) * arch.word_bits[t] for t in TENSORS)
+    if glb_bits > arch.glb_words * ref:
+        return f"GLB tiles of {glb_bits // ref} words exceed {arch.glb_words}"
+    return None
+
+
+def valid_macs(nest: LoopNest) -> int:
+    """MACs whose ifmap operand is a real word (not a padding zero)."""
+    d = nest.dims
+    pr = sum(1 for p in range(d["P"]) for r in range(d["R"])
+             if 0 <= p * nest.stride[0] + r * nest.dilation[0] - nest.padding[0] < nest.H)
+    qs = sum(1 for q in range(d["Q"]) for s in range(d["S"])
+             if 0 <= q * nest.stride[1] + s * nest.dilation[1] - nest.padding[2] < nest.W)
+    return d["N"] * d["G"] * d["M"] * d["C"] * pr * qs
+
+
+def access_counts(nest: LoopNest, m: Mapping) -> AccessCounts:
+    """Exact access counts of a mapped layer, per storage level, tensor and action.
+
+    Raises:
+        ValueError: the mapping's factors do not multiply to the layer's bounds.
+    """
+    m.check(nest)
+    strides = _strides(m)
+    macs = nest.macs
+    ext = level_extents(m)
+    rf_outer = _outer_loops(m, ("dram", "glb"), strides)
+    glb_outer = _outer_loops(m, ("dram",), strides)
+    spatial = {d: tuple((m.factors[a][d], strides[a][d]) for a in ("rows", "cols") if m.factors[a][d] > 1)
+               for d in DIMS}
+    counts = AccessCounts(macs=macs, levels={l: {} for l in STORAGE})
+    rho = 1
+    for a in ("rows", "cols"):
+        for d in DIMS:
+            if d not in RELEVANT["ofmap"]:
+                rho *= m.factors[a][d]
+
+    for t in TENSORS:
+        rf_st = analyse(nest, t, rf_outer, ext["rf"], spatial)
+        glb_st = analyse(nest, t, glb_outer, ext["glb"], {})
+        rf, glb, dram = LevelCounts(), LevelCounts(), LevelCounts()
+        noc = NocCounts()
+        if t != "ofmap":
+            rf.reads = macs if t == "filter" else valid_macs(nest)
+            rf.fills = rf_st.pe_fills
+            glb.reads = rf_st.union_fills
+            glb.fills = glb_st.pe_fills
+            dram.reads = glb_st.pe_fills
+            noc.words = rf_st.pe_fills
+            noc.transfers = rf_st.union_fills
+        else:
+            e, dist = rf_st.pe_fills, rf_st.distinct
+            refetch = (e - dist) // rho
+            rf.updates = macs
+            rf.fills = refetch
+            rf.drains = e
+            rf.rmw_reads = macs - (e - refetch)
+            eg, dg = glb_st.pe_fills, glb_st.distinct
+            glb.updates = e // rho
+            glb.reads = refetch
+            glb.fills = eg - dg
+            glb.drains = eg
+            glb.rmw_reads = glb.updates - dg
+            dram.reads = eg - dg
+            dram.updates = eg
+            noc.words = e + refetch
+            noc.transfers = e // rho + refetch
+            noc.reduction_adds = e - e // rho
+        counts.levels["rf"][t] = rf
+        counts.levels["glb"][t] = glb
+        counts.levels["dram"][t] = dram
+        counts.noc[t] = noc
+    return counts
+
+
+def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts) -> Latency:
+    """First latency model; see :class:`Latency`.  Cycles are integers."""
+    compute = m.temporal_steps
+    bits = arch.word_bits
+    dram_bytes = sum(
+        (counts.levels["dram"][t].reads + counts.levels["dram"][t].updates) * bits[t] / 8 for t in TENSORS
+    )
+    bounds = {
+        "compute": compute,
+        "dram": _ceil(dram_bytes / arch.dram_bw_bytes_per_cycle),
+        "glb_read": _ceil(sum(counts.levels["glb"][t].read_words for t in TENSORS) / arch.glb_read_bw),
+        "glb_write": _ceil(sum(counts.levels["glb"][t].write_words for t in TENSORS) / arch.glb_write_bw),
+    }
+    for t in TENSORS:
+        bounds[f"noc_{t}"] = _ceil(counts.noc[t].transfers / arch.noc[t][1])
+    bound_by = max(bounds, key=lambda k: (bounds[k], k == "compute"))
+    return Latency(cycles=bounds[bound_by], compute_cycles=compute, bounds=bounds, bound_by=bound_by)
+
+
+def dram_bytes(arch: Architecture, counts: AccessCounts) -> int:
+    """Bytes moved to and from DRAM (reads + writes, all tensors)."""
+    return int(sum((counts.levels["dram"][t].reads + counts.levels["dram"][t].updates) * arch.word_bits[t] / 8
+                   for t in TENSORS))

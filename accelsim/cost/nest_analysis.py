@@ -1,0 +1,306 @@
+"""Exact reuse analysis of a mapped loop nest (the counting core of the cost model).
+
+For one storage level (RF or GLB) and one tensor it counts, over the whole
+run, exactly what a buffer holding one tile per instance would move:
+
+* per-instance *fills*: words entering an instance's tile when the outer
+  loops step to the next tile (only the new words: a sliding window's
+  overlap stays), summed over all instances;
+* *multicast reads* at the parent: per step, the distinct words that any
+  instance newly needs (one parent read serves every instance that needs the
+  same word in the same step);
+* the first tile, and the distinct words an instance ever holds.
+
+The counting is a closed-form sum, not a walk.  A tile is a Cartesian
+product over the tensor's coordinates (filter: g, m, c, r, s; ifmap: n, g, c,
+h, w; ofmap: n, g, m, p, q), each fed by its own problem dims (h by P and R,
+w by Q and S, every other coordinate by one dim).  Since consecutive tiles
+are product sets, |A \\ B| = prod |A_i| - prod |A_i & B_i|, and the union
+over instances of (A \\ B) has size prod U_i - prod V_i, where U_i counts
+coordinate values some instance holds and V_i those every holding instance
+already had.  Summing over the outer loop values factorises per coordinate
+because the loop values of different problem dims are independent.  This is
+the delta analysis of Timeloop (Parashar et al., ISPASS 2019, section V-A),
+made exact for clipped (padded) and strided windows.  The brute-force walk
+in ``tests/oracle.py`` checks every count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import product
+
+import numpy as np
+
+from ..workload.loopnest import LoopNest
+
+#: (loop dim, factor, stride in iterations of that dim), outermost first.
+Loop = tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class TileStats:
+    """Counts for one tensor at one level, summed over the whole layer.
+
+    Attributes:
+        pe_fills: words entering instance tiles, summed over instances and steps
+            (including the first tile).
+        union_fills: per step, distinct words entering any instance, summed
+            over steps (parent reads under multicast).
+        distinct: words each instance ever holds, summed over instances.
+        max_tile: largest tile of one instance, in words (unclipped by padding).
+    """
+
+    pe_fills: int
+    union_fills: int
+    distinct: int
+    max_tile: int
+
+
+def coordinates(nest: LoopNest, tensor: str) -> list[tuple]:
+    """Coordinates of a tensor as ``(dims, kind_params)``; kind_params None = identity."""
+    if tensor == "filter":
+        return [(("G",), None), (("M",), None), (("C",), None), (("R",), None), (("S",), None)]
+    if tensor == "ofmap":
+        return [(("N",), None), (("G",), None), (("M",), None), (("P",), None), (("Q",), None)]
+    sh, sw = nest.stride
+    dh, dw = nest.dilation
+    return [
+        (("N",), None),
+        (("G",), None),
+        (("C",), None),
+        (("P", "R"), (sh, dh, nest.padding[0], nest.H)),
+        (("Q", "S"), (sw, dw, nest.padding[2], nest.W)),
+    ]
+
+
+def analyse(
+    nest: LoopNest,
+    tensor: str,
+    outer: list[Loop],
+    inner: dict[str, int],
+    spatial: dict[str, tuple[tuple[int, int], ...]],
+) -> TileStats:
+    """Exact fill counts of one tensor at one level.
+
+    Args:
+        nest: the layer.
+        tensor: ``filter``, ``ifmap`` or ``ofmap``.
+        outer: temporal loops above the level, outermost first, factor > 1 only.
+        inner: per dim, the tile extent one instance holds (product of the
+            factors below the level).
+        spatial: per dim, the spatial digits ``(factor, stride)`` that tell
+            instances apart (empty for a single instance).
+    Returns:
+        TileStats (all counts in words).
+    """
+    coords = coordinates(nest, tensor)
+    relevant = {d for dims, _ in coords for d in dims}
+    nsp_irr = 1
+    for d, digits in spatial.items():
+        if d not in relevant:
+            for f, _ in digits:
+                nsp_irr *= f
+
+    per_coord = []
+    for dims, kp in coords:
+        rel_loops = tuple(l for l in outer if l[0] in dims)
+        key_inner = tuple(inner[d] for d in dims)
+        key_sp = tuple(tuple(spatial.get(d, ())) for d in dims)
+        per_coord.append((dims, kp, rel_loops, key_inner, key_sp))
+
+    def coord_val(c, situation):
+        dims, kp, rel_loops, key_inner, key_sp = c
+        return _coord_sums(dims, kp, rel_loops, key_inner, key_sp, situation)
+
+    firsts = [coord_val(c, ("first", 0)) for c in per_coord]
+    pe = _prod(x[0] for x in firsts) * nsp_irr
+    un = _prod(x[2] for x in firsts)
+
+    irr_mult = 1
+    for j, (d, f, _) in enumerate(outer):
+        if d in relevant:
+            sums = []
+            for c in per_coord:
+                rel_loops = c[2]
+                if d in c[0]:
+                    k = rel_loops.index(outer[j])
+                    sums.append(coord_val(c, ("loop", k)))
+                else:
+                    k = sum(1 for l in rel_loops if outer.index(l) < j)
+                    sums.append(coord_val(c, ("skip", k)))
+            mult = irr_mult
+        else:
+            sums = []
+            for c in per_coord:
+                k = sum(1 for l in c[2] if outer.index(l) < j)
+                sums.append(coord_val(c, ("skip", k)))
+            mult = irr_mult * (f - 1)
+            irr_mult *= f
+        xa = _prod(s[0] for s in sums)
+        xab = _prod(s[1] for s in sums)
+        u = _prod(s[2] for s in sums)
+        v = _prod(s[3] for s in sums)
+        pe += mult * nsp_irr * (xa - xab)
+        un += mult * (u - v)
+
+    # distinct words an instance ever holds, summed over instances
+    n_inst = nsp_irr
+    distinct = nsp_irr
+    for dims, kp, rel_loops, key_inner, key_sp in per_coord:
+        distinct *= _coord_distinct(dims, kp, rel_loops, key_inner, key_sp)
+        for digits in key_sp:
+            for f, _ in digits:
+                n_inst *= f
+    max_tile = 1
+    for dims, kp, _, key_inner, _ in per_coord:
+        max_tile *= _pattern_size(kp, key_inner)
+    return TileStats(int(pe), int(un), int(distinct), int(max_tile))
+
+
+def _prod(xs) -> int:
+    n = 1
+    for x in xs:
+        n *= x
+    return n
+
+
+@lru_cache(maxsize=None)
+def _pattern_size(kp, inner: tuple[int, ...]) -> int:
+    if kp is None:
+        return inner[0]
+    s, d, _, _ = kp
+    return len({p * s + r * d for p in range(inner[0]) for r in range(inner[1])})
+
+
+def _offsets(digits: tuple[tuple[int, int], ...]) -> np.ndarray:
+    """Offsets (in iterations) of the instances along one dim from its spatial digits."""
+    offs = np.zeros(1, dtype=np.int64)
+    for f, st in digits:
+        offs = (offs[:, None] + np.arange(f, dtype=np.int64)[None, :] * st).ravel()
+    return offs
+
+
+def _situation_offsets(rel_loops, situation):
+    """Enumerate the combos of one transition situation for one coordinate.
+
+    Returns ``(free, fixed_before, fixed_after, step)``: ``free`` lists the
+    loops whose values are summed over, as ``(dim, values, stride, is_step)``
+    (the stepping loop takes values 0..f-2 before and +1 after); the fixed
+    offsets per dim come from the inner relevant loops, which sit at their
+    last value before the step and at 0 after it.
+    """
+    kind, k = situation
+    free: list[tuple] = []
+    fixed_before: dict[str, int] = {}
+    fixed_after: dict[str, int] = {}
+    step = rel_loops[k] if kind == "loop" else None
+    for i, (d, f, st) in enumerate(rel_loops):
+        fixed_before.setdefault(d, 0)
+        fixed_after.setdefault(d, 0)
+        if kind == "first":
+            continue
+        if i < k:
+            free.append((d, np.arange(f, dtype=np.int64), st, False))
+        elif step is not None and i == k:
+            free.append((d, np.arange(f - 1, dtype=np.int64), st, True))
+        else:
+            fixed_before[d] += (f - 1) * st
+    return free, fixed_before, fixed_after, step
+
+
+@lru_cache(maxsize=None)
+def _coord_sums(dims, kp, rel_loops, inner, spatial, situation):
+    """(Xa, Xab, U, V) of one coordinate for one transition situation; see module doc."""
+    free, fb, fa, step = _situation_offsets(rel_loops, situation)
+    first = situation[0] == "first"
+    if kp is None:
+        d = dims[0]
+        e = inner[0]
+        nsig = 1
+        for f, _ in spatial[0]:
+            nsig *= f
+        ncomb = 1
+        for _, vals, _, _ in free:
+            ncomb *= len(vals)
+        if first:
+            return (nsig * e, 0, nsig * e, 0)
+        delta = fa.get(d, 0) - fb.get(d, 0) + (step[2] if step is not None else 0)
+        ov = max(0, e - abs(delta))
+        return (ncomb * nsig * e, ncomb * nsig * ov, ncomb * nsig * e, ncomb * nsig * ov)
+
+    # window coordinate x = p*s + r*dil - pad, clipped to [0, size)
+    s, dil, pad, size = kp
+    scale = {dims[0]: s, dims[1]: dil}
+    # shift of every combo, before and after (vectorised over combos)
+    shift_b = np.zeros(1, dtype=np.int64)
+    shift_a = np.zeros(1, dtype=np.int64)
+    for d, vals, st, is_step in free:
+        add = vals * st * scale[d]
+        shift_b = (shift_b[:, None] + add[None, :]).ravel()
+        shift_a = (shift_a[:, None] + (add + (st * scale[d] if is_step else 0))[None, :]).ravel()
+    base_b = sum(fb.get(d, 0) * scale[d] for d in dims)
+    base_a = sum(fa.get(d, 0) * scale[d] for d in dims)
+    shift_b = shift_b + base_b - pad
+    shift_a = shift_a + base_a - pad
+    pattern = np.array(
+        sorted({p * s + r * dil for p in range(inner[0]) for r in range(inner[1])}), dtype=np.int64
+    )
+    sig = (_offsets(spatial[0])[:, None] * s + _offsets(spatial[1])[None, :] * dil).ravel()
+    pairs = np.stack([shift_a, shift_b], axis=1)
+    uniq, counts = np.unique(pairs, axis=0, return_counts=True)
+    xa = xab = u = v = 0
+    width = size
+    for (sa, sb), cnt in zip(uniq.tolist(), counts.tolist()):
+        in_a = _membership(pattern, sig + sa, width)
+        if first:
+            xa += cnt * int(in_a.sum())
+            u += cnt * int(in_a.any(0).sum())
+            continue
+        in_b = _membership(pattern, sig + sb, width)
+        both = in_a & in_b
+        any_a = in_a.any(0)
+        xa += cnt * int(in_a.sum())
+        xab += cnt * int(both.sum())
+        u += cnt * int(any_a.sum())
+        v += cnt * int((any_a & ~(in_a & ~in_b).any(0)).sum())
+    return (xa, xab, u, v)
+
+
+def _membership(pattern: np.ndarray, shifts: np.ndarray, width: int) -> np.ndarray:
+    """Boolean [instances, width]: which coordinate values each instance's tile holds."""
+    vals = shifts[:, None] + pattern[None, :]
+    m = np.zeros((len(shifts), width), dtype=bool)
+    ok = (vals >= 0) & (vals < width)
+    rows = np.broadcast_to(np.arange(len(shifts))[:, None], vals.shape)
+    m[rows[ok], vals[ok]] = True
+    return m
+
+
+@lru_cache(maxsize=None)
+def _coord_distinct(dims, kp, rel_loops, inner, spatial) -> int:
+    """Coordinate values one instance ever holds, summed over the instances along this coordinate."""
+    outer_ext = {d: 1 for d in dims}
+    for d, f, _ in rel_loops:
+        outer_ext[d] *= f
+    if kp is None:
+        nsig = 1
+        for f, _ in spatial[0]:
+            nsig *= f
+        return nsig * outer_ext[dims[0]] * inner[0]
+    # window: each instance's union over time is a window with the outer loops' full range;
+    # loops may be interleaved with spatial digits, so enumerate the offsets exactly.
+    s, dil, pad, size = kp
+    scale = {dims[0]: s, dims[1]: dil}
+    total = 0
+    time_offs = np.zeros(1, dtype=np.int64)
+    for d, f, st in rel_loops:
+        time_offs = (time_offs[:, None] + np.arange(f)[None, :] * st * scale[d]).ravel()
+    pattern = np.array(sorted({p * s + r * dil for p in range(inner[0]) for r in range(inner[1])}), dtype=np.int64)
+    full = np.unique((time_offs[:, None] + pattern[None, :]).ravel())
+    sig = (_offsets(spatial[0])[:, None] * s + _offsets(spatial[1])[None, :] * dil).ravel()
+    for off in sig.tolist():
+        vals = full + off - pad
+        total += int(((vals >= 0) & (vals < size)).sum())
+    return total
