@@ -22,6 +22,7 @@ All counts are totals over every instance of a level (x active instances).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..arch.spec import Architecture
 from ..mapping.mapping import LEVELS, Mapping
@@ -136,10 +137,13 @@ def _outer_loops(m: Mapping, levels: tuple[str, ...], strides) -> list[tuple[str
 
 def tile_words(nest: LoopNest, tensor: str, inner: dict[str, int]) -> int:
     """Words of one tile of ``tensor`` spanning ``inner`` iterations per dim (padding not clipped)."""
-    n = 1
-    for dims, kp in coordinates(nest, tensor):
-        n *= _pattern_size(kp, tuple(inner[d] for d in dims))
-    return n
+    if tensor == "filter":
+        return inner["G"] * inner["M"] * inner["C"] * inner["R"] * inner["S"]
+    if tensor == "ofmap":
+        return inner["N"] * inner["G"] * inner["M"] * inner["P"] * inner["Q"]
+    return (inner["N"] * inner["G"] * inner["C"]
+            * _pattern_size((nest.stride[0], nest.dilation[0], 0, 0), (inner["P"], inner["R"]))
+            * _pattern_size((nest.stride[1], nest.dilation[1], 0, 0), (inner["Q"], inner["S"])))
 
 
 def level_extents(m: Mapping) -> dict[str, dict[str, int]]:
@@ -169,6 +173,7 @@ def fits(nest: LoopNest, arch: Architecture, m: Mapping) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def valid_macs(nest: LoopNest) -> int:
     """MACs whose ifmap operand is a real word (not a padding zero)."""
     d = nest.dims

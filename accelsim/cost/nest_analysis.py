@@ -96,65 +96,59 @@ def analyse(
         TileStats (all counts in words).
     """
     coords = coordinates(nest, tensor)
-    relevant = {d for dims, _ in coords for d in dims}
-    nsp_irr = 1
-    for d, digits in spatial.items():
-        if d not in relevant:
-            for f, _ in digits:
-                nsp_irr *= f
+    key = (
+        tuple(outer),
+        tuple((dims, kp, tuple(inner[d] for d in dims), tuple(tuple(spatial.get(d, ())) for d in dims))
+              for dims, kp in coords),
+        tuple(f for d, digits in sorted(spatial.items()) if all(d not in c[0] for c in coords) for f, _ in digits),
+    )
+    return _analyse(*key)
 
+
+@lru_cache(maxsize=200_000)
+def _analyse(outer: tuple, coords: tuple, irr_factors: tuple) -> TileStats:
+    relevant = {d for c in coords for d in c[0]}
+    nsp_irr = _prod(irr_factors)
     per_coord = []
-    for dims, kp in coords:
-        rel_loops = tuple(l for l in outer if l[0] in dims)
-        key_inner = tuple(inner[d] for d in dims)
-        key_sp = tuple(tuple(spatial.get(d, ())) for d in dims)
-        per_coord.append((dims, kp, rel_loops, key_inner, key_sp))
+    for dims, kp, key_inner, key_sp in coords:
+        pos = [j for j, l in enumerate(outer) if l[0] in dims]
+        rel_loops = tuple(outer[j] for j in pos)
+        per_coord.append((dims, kp, rel_loops, key_inner, key_sp, pos))
 
-    def coord_val(c, situation):
-        dims, kp, rel_loops, key_inner, key_sp = c
-        return _coord_sums(dims, kp, rel_loops, key_inner, key_sp, situation)
-
-    firsts = [coord_val(c, ("first", 0)) for c in per_coord]
+    firsts = [_coord_sums(c[0], c[1], c[2], c[3], c[4], ("first", 0)) for c in per_coord]
     pe = _prod(x[0] for x in firsts) * nsp_irr
     un = _prod(x[2] for x in firsts)
 
     irr_mult = 1
+    seen = [0] * len(per_coord)  # relevant loops of each coordinate already passed
     for j, (d, f, _) in enumerate(outer):
+        xa = xab = u = v = 1
+        for ci, (dims, kp, rel_loops, key_inner, key_sp, pos) in enumerate(per_coord):
+            if d in dims:
+                sit = ("loop", seen[ci])
+            else:
+                sit = ("skip", seen[ci])
+            sa, sab, su, sv = _coord_sums(dims, kp, rel_loops, key_inner, key_sp, sit)
+            xa *= sa
+            xab *= sab
+            u *= su
+            v *= sv
         if d in relevant:
-            sums = []
-            for c in per_coord:
-                rel_loops = c[2]
-                if d in c[0]:
-                    k = rel_loops.index(outer[j])
-                    sums.append(coord_val(c, ("loop", k)))
-                else:
-                    k = sum(1 for l in rel_loops if outer.index(l) < j)
-                    sums.append(coord_val(c, ("skip", k)))
             mult = irr_mult
         else:
-            sums = []
-            for c in per_coord:
-                k = sum(1 for l in c[2] if outer.index(l) < j)
-                sums.append(coord_val(c, ("skip", k)))
             mult = irr_mult * (f - 1)
             irr_mult *= f
-        xa = _prod(s[0] for s in sums)
-        xab = _prod(s[1] for s in sums)
-        u = _prod(s[2] for s in sums)
-        v = _prod(s[3] for s in sums)
+        for ci, c in enumerate(per_coord):
+            if d in c[0]:
+                seen[ci] += 1
         pe += mult * nsp_irr * (xa - xab)
         un += mult * (u - v)
 
-    # distinct words an instance ever holds, summed over instances
-    n_inst = nsp_irr
     distinct = nsp_irr
-    for dims, kp, rel_loops, key_inner, key_sp in per_coord:
+    for dims, kp, rel_loops, key_inner, key_sp, _ in per_coord:
         distinct *= _coord_distinct(dims, kp, rel_loops, key_inner, key_sp)
-        for digits in key_sp:
-            for f, _ in digits:
-                n_inst *= f
     max_tile = 1
-    for dims, kp, _, key_inner, _ in per_coord:
+    for dims, kp, _, key_inner, _, _ in per_coord:
         max_tile *= _pattern_size(kp, key_inner)
     return TileStats(int(pe), int(un), int(distinct), int(max_tile))
 
@@ -170,7 +164,7 @@ def _prod(xs) -> int:
 def _pattern_size(kp, inner: tuple[int, ...]) -> int:
     if kp is None:
         return inner[0]
-    s, d, _, _ = kp
+    s, d = kp[0], kp[1]
     return len({p * s + r * d for p in range(inner[0]) for r in range(inner[1])})
 
 

@@ -1,0 +1,296 @@
+"""Mapping search: tilings, loop orders and spatial unrolling under a dataflow.
+
+The space for one layer (all factorisations are perfect, see mapping.py):
+
+1. spatial unrolling: factors of the dataflow's row dims (product <= rows)
+   and column dims (product <= cols);
+2. RF tiling: factors of the dataflow's ``rf_dims`` whose tiles fit each RF;
+3. GLB tiling: a factor per dim for the GLB level, the rest at DRAM, with
+   all three tensors' GLB tiles fitting the GLB;
+4. loop orders: the GLB order keeps the dataflow's stationary tensor in the
+   RF (or any of the three stationarity orders if it names none); the DRAM
+   order is each of the three stationarity orders.
+
+If the whole space has at most ``budget`` mappings it is evaluated
+exhaustively.  Otherwise it is pruned, and the report says so: only the
+spatial unrollings within 10 % of the best PE utilisation (at most
+``SPATIAL_KEEP``), only Pareto-maximal GLB tiles (no dim's GLB factor can grow
+and still fit), and, if that is still too many, an evenly strided subset
+of ``budget`` mappings in a fixed enumeration order.  The search therefore
+always terminates, is deterministic (ties break on the mapping's factors),
+and reports how many mappings it evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import product
+
+from ..arch.spec import Architecture
+from ..cost.model import AccessCounts, Latency, access_counts, latency, tile_words
+from ..energy.model import Energy, energy
+from ..errors import MappingError
+from ..workload.loopnest import DIMS, TENSORS, LoopNest
+from .dataflow import Dataflow, stationary_order
+from .mapping import Mapping
+
+OBJECTIVES = ("edp", "energy", "cycles")
+DEFAULT_BUDGET = 600
+SPATIAL_KEEP = 6
+
+
+@lru_cache(maxsize=None)
+def divisors(n: int) -> tuple[int, ...]:
+    """Divisors of n, ascending."""
+    return tuple(d for d in range(1, n + 1) if n % d == 0)
+
+
+@dataclass
+class Evaluation:
+    """One mapping with its access counts, latency, energy (pJ) and objective score."""
+
+    mapping: Mapping
+    counts: AccessCounts
+    latency: Latency
+    energy: Energy
+    score: float
+
+
+@dataclass
+class SearchResult:
+    """The best mapping found and how the search went.
+
+    Attributes:
+        best: the chosen :class:`Evaluation`.
+        evaluated: mappings evaluated with the cost model.
+        space_size: mappings in the (possibly pruned) enumerated space, or
+            ``None`` when the full space was not counted.
+        exhaustive: True if every legal mapping was evaluated.
+        objective: ``edp``, ``energy`` or ``cycles``.
+        fixed: True when the mapping came from a user's mapping file.
+    """
+
+    best: Evaluation
+    evaluated: int
+    space_size: int | None
+    exhaustive: bool
+    objective: str
+    fixed: bool = False
+
+    def summary(self) -> dict:
+        return {"evaluated": self.evaluated, "exhaustive": self.exhaustive, "space_size": self.space_size,
+                "objective": self.objective, "fixed_mapping": self.fixed}
+
+
+def score(objective: str, energy_pj: float, cycles: int) -> float:
+    """Objective value, lower is better: energy (pJ), cycles, or EDP (pJ x cycles)."""
+    if objective == "energy":
+        return energy_pj
+    if objective == "cycles":
+        return float(cycles)
+    return energy_pj * cycles
+
+
+def evaluate(nest: LoopNest, arch: Architecture, m: Mapping, objective: str = "edp") -> Evaluation:
+    """Cost-model a mapping: counts, first latency model, energy and objective score."""
+    c = access_counts(nest, m)
+    lat = latency(nest, arch, m, c)
+    e = energy(arch, c)
+    return Evaluation(m, c, lat, e, score(objective, e.total_pj, lat.cycles))
+
+
+def _axis_assignments(dims: tuple[str, ...], rem: dict[str, int], limit: int):
+    """All {dim: factor} over ``dims`` with factors dividing ``rem`` and product <= limit."""
+    out = []
+
+    def rec(i, cur, prod):
+        if i == len(dims):
+            out.append(dict(cur))
+            return
+        d = dims[i]
+        for f in divisors(rem[d]):
+            if prod * f > limit:
+                break
+            cur[d] = f
+            rec(i + 1, cur, prod * f)
+        cur.pop(d, None)
+
+    rec(0, {}, 1)
+    return out
+
+
+def spatial_candidates(nest: LoopNest, arch: Architecture, df: Dataflow) -> list[tuple[dict, dict]]:
+    """Legal (rows, cols) unrollings, best PE utilisation first, ties by the dataflow's dim preference."""
+    res = []
+    for rows in _axis_assignments(df.rows, nest.dims, arch.rows):
+        rem = {d: nest.dims[d] // rows.get(d, 1) for d in DIMS}
+        for cols in _axis_assignments(df.cols, rem, arch.cols):
+            res.append((rows, cols))
+
+    def key(rc):
+        rows, cols = rc
+        used = _prod(rows.values()) * _prod(cols.values())
+        pref = tuple(-rows.get(d, 1) for d in df.rows) + tuple(-cols.get(d, 1) for d in df.cols)
+        return (-used, pref)
+
+    res.sort(key=key)
+    return res
+
+
+def _prod(xs) -> int:
+    n = 1
+    for x in xs:
+        n *= x
+    return n
+
+
+def _rf_fits(nest, arch, ext) -> bool:
+    words = {t: tile_words(nest, t, ext) for t in TENSORS}
+    if arch.rf_words is not None:
+        return all(words[t] <= arch.rf_words[t] for t in TENSORS)
+    return sum(words.values()) <= arch.rf_shared_words
+
+
+def rf_candidates(nest, arch, df, rem: dict[str, int]) -> list[dict[str, int]]:
+    """RF factor choices over the dataflow's rf_dims that fit the RF (tiles grow monotonically)."""
+    out = []
+    dims = [d for d in df.rf_dims if rem[d] > 1]
+
+    def rec(i, ext):
+        if i == len(dims):
+            out.append({d: ext[d] for d in dims})
+            return
+        d = dims[i]
+        for f in divisors(rem[d]):
+            ext[d] = f
+            if not _rf_fits(nest, arch, ext):
+                break
+            rec(i + 1, ext)
+        ext[d] = 1
+
+    rec(0, {d: 1 for d in DIMS})
+    return out
+
+
+def _glb_fits(nest, arch, ext) -> bool:
+    bits = sum(tile_words(nest, t, ext) * arch.word_bits[t] for t in TENSORS)
+    return bits <= arch.glb_words * arch.word_bits["ifmap"]
+
+
+def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_only: bool):
+    """GLB factor choices (the rest goes to DRAM) whose tiles fit the GLB.
+
+    ``inner``: per dim, iterations already below the GLB level (spatial x RF).
+    With ``maximal_only``, keep only splits where no dim's factor can take
+    its next divisor and still fit.
+    """
+    dims = [d for d in DIMS if rem[d] > 1]
+    ext = dict(inner)
+
+    def rec(i, cur):
+        if i == len(dims):
+            if maximal_only:
+                for d in dims:
+                    divs = divisors(rem[d])
+                    k = divs.index(cur[d])
+                    if k + 1 < len(divs):
+                        ext[d] = inner[d] * divs[k + 1]
+                        ok = _glb_fits(nest, arch, ext)
+                        ext[d] = inner[d] * cur[d]
+                        if ok:
+                            return
+            yield dict(cur)
+            return
+        d = dims[i]
+        for f in divisors(rem[d]):
+            ext[d] = inner[d] * f
+            if not _glb_fits(nest, arch, ext):
+                break
+            cur[d] = f
+            yield from rec(i + 1, cur)
+        ext[d] = inner[d]
+        cur.pop(d, None)
+
+    if _glb_fits(nest, arch, ext):
+        yield from rec(0, {})
+
+
+def _orders(df: Dataflow) -> list[dict[str, tuple[str, ...]]]:
+    fams = [stationary_order(t) for t in TENSORS]
+    glb = [stationary_order(df.stationary)] if df.stationary else fams
+    rf = stationary_order(df.stationary)
+    return [{"dram": d, "glb": g, "rf": rf} for g in glb for d in fams]
+
+
+def _enumerate(nest, arch, df, spatial, maximal_only, cap):
+    """Yield mapping builders (call one to get its Mapping) in a fixed order; at most ``cap``."""
+    orders = _orders(df)
+    n = 0
+    for rows, cols in spatial:
+        rem = {d: nest.dims[d] // (rows.get(d, 1) * cols.get(d, 1)) for d in DIMS}
+        for rf in rf_candidates(nest, arch, df, rem):
+            rem2 = {d: rem[d] // rf.get(d, 1) for d in DIMS}
+            inner = {d: rows.get(d, 1) * cols.get(d, 1) * rf.get(d, 1) for d in DIMS}
+            for glb in glb_splits(nest, arch, inner, rem2, maximal_only):
+                for od in orders:
+                    n += 1
+                    if n > cap:
+                        return
+                    yield _builder(rows, cols, rf, glb, rem2, od)
+
+
+def _builder(rows, cols, rf, glb, rem2, od):
+    def build() -> Mapping:
+        factors = {
+            "rows": {d: rows.get(d, 1) for d in DIMS},
+            "cols": {d: cols.get(d, 1) for d in DIMS},
+            "rf": {d: rf.get(d, 1) for d in DIMS},
+            "glb": {d: glb.get(d, 1) for d in DIMS},
+            "dram": {d: rem2[d] // glb.get(d, 1) for d in DIMS},
+        }
+        return Mapping(factors, od)
+    return build
+
+
+def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "edp",
+           budget: int = DEFAULT_BUDGET) -> SearchResult:
+    """Find the best mapping of ``nest`` on ``arch`` under ``df`` for ``objective``.
+
+    Raises:
+        MappingError: no legal mapping exists (e.g. even a 1-word tile does
+            not fit a buffer), with the reason.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}")
+    spatial = spatial_candidates(nest, arch, df)
+    full = list(_enumerate(nest, arch, df, spatial, False, budget + 1))
+    if len(full) <= budget:
+        cands, exhaustive, space = full, True, len(full)
+    else:
+        best_used = _prod(spatial[0][0].values()) * _prod(spatial[0][1].values())
+        keep = [s for s in spatial if _prod(s[0].values()) * _prod(s[1].values()) >= 0.9 * best_used]
+        keep = keep[:SPATIAL_KEEP]
+        pruned = list(_enumerate(nest, arch, df, keep, True, 50 * budget))
+        space = len(pruned)
+        if len(pruned) > budget:
+            step = len(pruned) / budget
+            pruned = [pruned[int(i * step)] for i in range(budget)]
+        cands, exhaustive = pruned, False
+    if not cands:
+        raise MappingError(_why_unmappable(nest, arch, df))
+    best = None
+    for build in cands:
+        m = build()
+        ev = evaluate(nest, arch, m, objective)
+        if best is None or (ev.score, m.key) < (best.score, best.mapping.key):
+            best = ev
+    return SearchResult(best, len(cands), space, exhaustive, objective)
+
+
+def _why_unmappable(nest, arch, df) -> str:
+    one = {d: 1 for d in DIMS}
+    if not _rf_fits(nest, arch, one):
+        return "even a one-word tile of each tensor does not fit the RF"
+    return (f"no tiling of {nest.describe()} fits the GLB of {arch.glb_words} words under dataflow "
+            f"{df.name!r} (the smallest GLB tile, one PE array's worth, is too large)")
