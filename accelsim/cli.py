@@ -1,0 +1,170 @@
+"""Command line: ``accelsim run``, ``accelsim show-mapping``, ``accelsim list``.
+
+Bad input never produces a traceback: an :class:`InputError` is printed as
+``error: FILE: FIELD: what is wrong`` on stderr and the exit code is 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import __version__
+from .arch.spec import load_arch
+from .errors import InputError
+from .files import bundled_names
+from .mapping.dataflow import load_dataflow
+from .mapping.fixed import load_mappings
+from .mapping.search import DEFAULT_BUDGET
+from .pipeline import run_network, select_layers
+from .report.build import build_report, to_csv
+from .report.table import render_table
+from .workload.network import load_workload
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="accelsim: map DNN layers onto spatial accelerators and report cycles and energy.")
+out_console = Console() if sys.stdout.isatty() else Console(width=160)
+err_console = Console(stderr=True)
+
+
+class Objective(str, Enum):
+    edp = "edp"
+    energy = "energy"
+    cycles = "cycles"
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _fail(e: InputError) -> None:
+    err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _prepare(arch_file, workload_file, dataflow, mapping_file):
+    arch = load_arch(arch_file)
+    workload = load_workload(workload_file)
+    df = load_dataflow(dataflow or arch.default_dataflow)
+    mappings = load_mappings(mapping_file) if mapping_file else None
+    return arch, workload, df, mappings
+
+
+def _run(arch, workload, df, objective, budget, layers, mappings, quiet=False):
+    if quiet or not sys.stderr.isatty():
+        return run_network(arch, workload, df, objective, budget, layers, mappings)
+    with Progress(TextColumn("mapping {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err_console, transient=True) as prog:
+        task = prog.add_task("", total=None)
+
+        def cb(done, total, name):
+            prog.update(task, completed=done, total=total, description=name)
+
+        return run_network(arch, workload, df, objective, budget, layers, mappings, progress=cb)
+
+
+@app.command()
+def run(
+    arch_file: str = typer.Argument(..., metavar="ARCH", help="arch YAML: bundled name (eyeriss.yaml) or path"),
+    workload_file: str = typer.Argument(..., metavar="WORKLOAD", help="workload YAML: bundled name or path"),
+    dataflow: Optional[str] = typer.Option(None, "--dataflow", "-d",
+                                           help="ws, os, is, rs, nlr or a dataflow YAML (default: the arch's)"),
+    objective: Objective = typer.Option(Objective.edp, "--objective", help="what the mapper minimises"),
+    out: Path = typer.Option(Path("accelsim-out"), "--out", "-o", help="folder for report.json and layers.csv"),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="what to print on stdout"),
+    layers: Optional[str] = typer.Option(None, "--layers", help="names and/or 1-based positions: 'conv1,3-5'"),
+    mapping: Optional[str] = typer.Option(None, "--mapping", help="YAML of fixed mappings for some layers"),
+    budget: int = typer.Option(DEFAULT_BUDGET, "--budget", min=1, help="max mappings evaluated per layer"),
+    show_mapping: bool = typer.Option(False, "--show-mappings", help="also print every layer's loop nest"),
+) -> None:
+    """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level."""
+    try:
+        a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping)
+        res = _run(a, w, df, objective.value, budget, layers, maps)
+    except InputError as e:
+        _fail(e)
+    report = build_report(res)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+        (out / "layers.csv").write_text(to_csv(report))
+    except OSError as e:
+        _fail(InputError(f"cannot write the report: {e.strerror}", source=str(out), field="--out"))
+    if fmt == Format.json:
+        sys.stdout.write(json.dumps(report, indent=1) + "\n")
+    elif fmt == Format.csv:
+        sys.stdout.write(to_csv(report))
+    else:
+        render_table(report, out_console)
+        if show_mapping:
+            for l in report["layers"]:
+                out_console.print(f"\n[bold]{l['name']}[/] ({l['shape_text']})")
+                out_console.print(l["mapping"]["loop_nest"], highlight=False)
+    err_console.print(f"wrote {out / 'report.json'} and {out / 'layers.csv'}", highlight=False)
+
+
+@app.command("show-mapping")
+def show_mapping_cmd(
+    arch_file: str = typer.Argument(..., metavar="ARCH"),
+    workload_file: str = typer.Argument(..., metavar="WORKLOAD"),
+    layer: str = typer.Argument(..., help="layer name or 1-based position"),
+    dataflow: Optional[str] = typer.Option(None, "--dataflow", "-d"),
+    objective: Objective = typer.Option(Objective.edp, "--objective"),
+    mapping: Optional[str] = typer.Option(None, "--mapping"),
+    budget: int = typer.Option(DEFAULT_BUDGET, "--budget", min=1),
+) -> None:
+    """Print the loop nest (Timeloop-style) chosen for one layer, with its counts and energy."""
+    try:
+        a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping)
+        picked = select_layers(w, layer)
+        if len(picked) != 1 or picked[0].nest is None:
+            raise InputError(f"{layer!r} must name exactly one layer with MACs", field="LAYER")
+        res = run_network(a, w, df, objective.value, budget, picked[0].name, maps)
+    except InputError as e:
+        _fail(e)
+    rec = build_report(res)["layers"][0]
+    out_console.print(f"[bold]{rec['name']}[/] {rec['shape_text']} on {a.name}, dataflow {df.name}")
+    out_console.print(rec["mapping"]["loop_nest"], highlight=False)
+    s = rec["search"]
+    out_console.print(
+        f"cycles {rec['cycles']} (compute {rec['compute_cycles']}, bound by {rec['bound_by']}), "
+        f"utilization {100 * rec['utilization']:.1f}%, {rec['pj_per_mac']:.2f} pJ/MAC; "
+        f"{s['evaluated']} mappings evaluated ({'exhaustive' if s['exhaustive'] else 'pruned'})",
+        highlight=False,
+    )
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """List the bundled architectures, workloads and dataflows."""
+    for kind, title in (("arch", "architectures"), ("workload", "workloads"), ("dataflow", "dataflows")):
+        out_console.print(f"[bold]{title}[/]: " + ", ".join(bundled_names(kind)))
+
+
+def _version(value: bool):
+    if value:
+        out_console.print(f"accelsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True)) -> None:
+    """accelsim: map DNN layers onto spatial accelerators and report cycles and energy."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

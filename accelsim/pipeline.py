@@ -1,0 +1,144 @@
+"""Run a workload on an architecture: map every MAC layer, cost it, collect results.
+
+Data flows one way: workload + arch + dataflow -> mapping search (ranked by
+the cost model) -> counts, latency, energy -> :class:`NetworkResult`, which
+the report stage renders.  Identical layers (same loop nest) are searched
+once per run and the result reused (memoised on layer shape, arch, dataflow,
+objective and budget).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .arch.spec import Architecture
+from .errors import InputError
+from .mapping.dataflow import Dataflow
+from .mapping.fixed import LayerMappingSpec, build_fixed
+from .mapping.search import DEFAULT_BUDGET, SearchResult, evaluate, search
+from .workload.network import Layer, Workload
+
+
+@dataclass
+class LayerResult:
+    """One mapped layer: the layer, the search outcome (best evaluation), and whether it was reused."""
+
+    layer: Layer
+    result: SearchResult
+    reused_from: str | None = None
+
+
+@dataclass
+class NetworkResult:
+    """Everything one run produced.
+
+    Attributes:
+        arch, workload, dataflow, objective: the resolved inputs.
+        layers: mapped MAC layers in file order.
+        unmapped: layers without MACs (pool, add), listed but not mapped.
+        wall_seconds: time spent mapping and costing.
+    """
+
+    arch: Architecture
+    workload: Workload
+    dataflow: Dataflow
+    objective: str
+    budget: int
+    layers: list[LayerResult] = field(default_factory=list)
+    unmapped: list[Layer] = field(default_factory=list)
+    wall_seconds: float = 0.0
+    mapping_file: str | None = None
+
+
+def select_layers(workload: Workload, selection: str | None) -> list[Layer]:
+    """Layers picked by ``--layers``: comma-separated names and/or 1-based positions or ranges ("1-3,conv9").
+
+    Raises:
+        InputError: an unknown name or a position out of range.
+    """
+    if not selection:
+        return list(workload.layers)
+    by_name = {l.name: i for i, l in enumerate(workload.layers)}
+    picked: set[int] = set()
+    for part in (p.strip() for p in selection.split(",")):
+        if not part:
+            continue
+        if part in by_name:
+            picked.add(by_name[part])
+            continue
+        lo, _, hi = part.partition("-")
+        if lo.isdigit() and (not hi or hi.isdigit()):
+            a, b = int(lo), int(hi or lo)
+            if not (1 <= a <= b <= len(workload.layers)):
+                raise InputError(f"position {part!r} is outside 1-{len(workload.layers)}", field="--layers")
+            picked.update(range(a - 1, b))
+            continue
+        raise InputError(f"no layer named {part!r} in {workload.path}", field="--layers")
+    return [l for i, l in enumerate(workload.layers) if i in picked]
+
+
+def run_network(
+    arch: Architecture,
+    workload: Workload,
+    dataflow: Dataflow,
+    objective: str = "edp",
+    budget: int = DEFAULT_BUDGET,
+    selection: str | None = None,
+    mappings: tuple[str, dict[str, LayerMappingSpec]] | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> NetworkResult:
+    """Map and cost every selected MAC layer.
+
+    Args:
+        mappings: ``(file, {layer: spec})`` from ``--mapping``; those layers
+            are evaluated with the given mapping instead of searched.
+        progress: called as ``progress(done, total, layer_name)``.
+    Raises:
+        InputError: bad selection, a mapping for an unknown or MAC-less layer,
+            an invalid fixed mapping, or a layer that cannot be mapped.
+    """
+    t0 = time.perf_counter()
+    layers = select_layers(workload, selection)
+    res = NetworkResult(arch, workload, dataflow, objective, budget)
+    fixed = {}
+    if mappings:
+        src, specs = mappings
+        res.mapping_file = src
+        names = {l.name: l for l in workload.layers}
+        for name in specs:
+            if name not in names:
+                raise InputError(f"no layer named {name!r} in {workload.path}", source=src, field=f"layers.{name}")
+            if names[name].nest is None:
+                raise InputError(f"layer {name!r} is a {names[name].type} layer, which has no MACs to map",
+                                 source=src, field=f"layers.{name}")
+        fixed = specs
+    memo: dict[tuple, tuple[str, SearchResult]] = {}
+    mac_layers = [l for l in layers if l.nest is not None]
+    res.unmapped = [l for l in layers if l.nest is None]
+    for i, layer in enumerate(mac_layers):
+        if progress:
+            progress(i, len(mac_layers), layer.name)
+        if layer.name in fixed:
+            m = build_fixed(fixed[layer.name], layer.nest, arch, dataflow, res.mapping_file, layer.name)
+            ev = evaluate(layer.nest, arch, m, objective)
+            sr = SearchResult(ev, 1, 1, True, objective, fixed=True)
+            res.layers.append(LayerResult(layer, sr))
+            continue
+        key = (layer.nest, objective, budget)
+        if key in memo:
+            first, sr = memo[key]
+            res.layers.append(LayerResult(layer, sr, reused_from=first))
+            continue
+        try:
+            sr = search(layer.nest, arch, dataflow, objective, budget)
+        except InputError as e:
+            raise InputError(f"cannot be mapped on {arch.name}: {e.message}", source=workload.path,
+                             field=f"layer {layer.name!r}") from None
+        memo[key] = (layer.name, sr)
+        res.layers.append(LayerResult(layer, sr))
+    if progress:
+        progress(len(mac_layers), len(mac_layers), "")
+    res.wall_seconds = time.perf_counter() - t0
+    return res

@@ -1,0 +1,125 @@
+"""Report: one versioned JSON-able dict; CSV and the terminal table are views of it.
+
+Every figure carries its unit in its name (``cycles``, ``energy_pj``,
+``dram_bytes``).  Schema version: :data:`SCHEMA`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import platform
+
+from .. import __version__
+from ..cost.model import dram_bytes
+from ..energy.model import LEVEL_NAMES
+from ..pipeline import NetworkResult
+
+SCHEMA = "accelsim.report/1"
+
+
+def layer_record(lr, arch) -> dict:
+    """One layer's entry of the report (see module doc for units)."""
+    ev = lr.result.best
+    layer, nest = lr.layer, lr.layer.nest
+    lat = ev.latency
+    macs = nest.macs
+    pes = arch.pes
+    e = ev.energy
+    return {
+        "name": layer.name,
+        "type": layer.type,
+        "shape": {**nest.dims, "H": nest.H, "W": nest.W, "stride": list(nest.stride),
+                  "dilation": list(nest.dilation), "padding": list(nest.padding)},
+        "shape_text": nest.describe(),
+        "in_shape": str(layer.in_shape) if layer.in_shape else None,
+        "out_shape": str(layer.out_shape),
+        "macs": macs,
+        "params": layer.params,
+        "mapping": {**ev.mapping.to_dict(), "loop_nest": ev.mapping.to_text()},
+        "search": {**lr.result.summary(), "reused_from": lr.reused_from},
+        "cycles": lat.cycles,
+        "compute_cycles": lat.compute_cycles,
+        "stall_cycles": lat.stall_cycles,
+        "bound_by": lat.bound_by,
+        "bound_cycles": lat.bounds,
+        "active_pes": ev.mapping.active_pes,
+        "spatial_utilization": ev.mapping.active_pes / pes,
+        "utilization": macs / (pes * lat.cycles),
+        "accesses_words": ev.counts.as_dict(),
+        "dram_bytes": dram_bytes(arch, ev.counts),
+        "energy_pj": e.total_pj,
+        "energy_by_level_pj": {l: e.level_pj(l) for l in LEVEL_NAMES},
+        "energy_by_level_tensor_pj": e.by_level_tensor,
+        "pj_per_mac": e.total_pj / macs,
+    }
+
+
+def build_report(res: NetworkResult) -> dict:
+    """The full report of a run as JSON-able data."""
+    arch = res.arch
+    layers = [layer_record(lr, arch) for lr in res.layers]
+    macs = sum(l["macs"] for l in layers)
+    cycles = sum(l["cycles"] for l in layers)
+    energy = sum(l["energy_pj"] for l in layers)
+    by_level = {lv: sum(l["energy_by_level_pj"][lv] for l in layers) for lv in LEVEL_NAMES}
+    seconds = cycles / (arch.clock_mhz * 1e6)
+    return {
+        "schema": SCHEMA,
+        "accelsim_version": __version__,
+        "python": platform.python_version(),
+        "inputs": {
+            "arch": arch.to_dict(),
+            "workload": {"name": res.workload.name, "file": res.workload.path, "source": res.workload.source,
+                         "layers_in_file": len(res.workload.layers)},
+            "dataflow": res.dataflow.to_dict(),
+            "objective": res.objective,
+            "search_budget": res.budget,
+            "mapping_file": res.mapping_file,
+        },
+        "layers": layers,
+        "unmapped_layers": [{"name": l.name, "type": l.type, "out_shape": str(l.out_shape),
+                             "reason": "no MACs (not mapped)"} for l in res.unmapped],
+        "totals": {
+            "layers": len(layers),
+            "macs": macs,
+            "cycles": cycles,
+            "latency_s": seconds,
+            "utilization": macs / (arch.pes * cycles) if cycles else 0.0,
+            "energy_pj": energy,
+            "energy_by_level_pj": by_level,
+            "pj_per_mac": energy / macs if macs else 0.0,
+            "edp_pj_cycles": energy * cycles,
+            "dram_bytes": sum(l["dram_bytes"] for l in layers),
+            "mappings_evaluated": sum(l["search"]["evaluated"] for l in layers if not l["search"]["reused_from"]),
+            "wall_s": res.wall_seconds,
+        },
+    }
+
+
+CSV_FIELDS = (
+    ["layer", "type", "shape", "macs", "cycles", "compute_cycles", "stall_cycles", "bound_by",
+     "active_pes", "utilization", "energy_pj", "pj_per_mac"]
+    + [f"energy_{l}_pj" for l in LEVEL_NAMES]
+    + ["dram_bytes", "mappings_evaluated", "search_exhaustive", "reused_from"]
+)
+
+
+def to_csv(report: dict) -> str:
+    """``layers.csv``: one row per mapped layer (columns :data:`CSV_FIELDS`)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for l in report["layers"]:
+        row = {
+            "layer": l["name"], "type": l["type"], "shape": l["shape_text"], "macs": l["macs"],
+            "cycles": l["cycles"], "compute_cycles": l["compute_cycles"], "stall_cycles": l["stall_cycles"],
+            "bound_by": l["bound_by"], "active_pes": l["active_pes"], "utilization": f"{l['utilization']:.4f}",
+            "energy_pj": f"{l['energy_pj']:.1f}", "pj_per_mac": f"{l['pj_per_mac']:.3f}",
+            "dram_bytes": l["dram_bytes"], "mappings_evaluated": l["search"]["evaluated"],
+            "search_exhaustive": l["search"]["exhaustive"], "reused_from": l["search"]["reused_from"] or "",
+        }
+        for lv in LEVEL_NAMES:
+            row[f"energy_{lv}_pj"] = f"{l['energy_by_level_pj'][lv]:.1f}"
+        w.writerow(row)
+    return buf.getvalue()

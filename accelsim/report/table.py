@@ -1,0 +1,66 @@
+"""Terminal table (rich) of a report: one row per layer, network totals last."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ..energy.model import LEVEL_NAMES
+
+
+def _si(x: float) -> str:
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= div:
+            return f"{x / div:.2f}{unit}"
+    return f"{x:.0f}"
+
+
+def _kind(l: dict) -> str:
+    g, c = l["shape"]["G"], l["shape"]["C"]
+    if l["type"] != "conv2d" or g == 1:
+        return l["type"]
+    return "dwconv" if c == 1 else "gconv"
+
+
+def render_table(report: dict, console: Console) -> None:
+    """Print the per-layer table and totals of ``report`` to ``console``."""
+    inp = report["inputs"]
+    t = Table(
+        title=f"{inp['workload']['name']} on {inp['arch']['name']} "
+              f"({inp['arch']['pe_array']['rows']}x{inp['arch']['pe_array']['cols']} PEs, "
+              f"dataflow {inp['dataflow']['name']}, objective {inp['objective']})",
+        title_justify="left",
+    )
+    for col, just in (("layer", "left"), ("type", "left"), ("MACs", "right"), ("cycles", "right"),
+                      ("bound by", "left"), ("util", "right"), ("energy µJ", "right"), ("pJ/MAC", "right")):
+        t.add_column(col, justify=just, no_wrap=True)
+    for lv in LEVEL_NAMES:
+        t.add_column(f"{lv.upper() if lv != 'noc' else 'NoC'} %", justify="right")
+    for l in report["layers"]:
+        e = l["energy_pj"]
+        t.add_row(
+            l["name"], _kind(l), _si(l["macs"]), _si(l["cycles"]), l["bound_by"],
+            f"{100 * l['utilization']:.1f}%", f"{e / 1e6:.2f}", f"{l['pj_per_mac']:.2f}",
+            *[f"{100 * l['energy_by_level_pj'][lv] / e:.0f}" for lv in LEVEL_NAMES],
+        )
+    tot = report["totals"]
+    e = tot["energy_pj"]
+    t.add_section()
+    t.add_row(
+        "total", f"{tot['layers']}", _si(tot["macs"]), _si(tot["cycles"]), "",
+        f"{100 * tot['utilization']:.1f}%", f"{e / 1e6:.2f}", f"{tot['pj_per_mac']:.2f}",
+        *[f"{100 * tot['energy_by_level_pj'][lv] / e:.0f}" if e else "0" for lv in LEVEL_NAMES],
+        style="bold",
+    )
+    console.print(t)
+    console.print(
+        f"latency {tot['latency_s'] * 1e3:.3f} ms at {inp['arch']['clock_mhz']:g} MHz; "
+        f"energy {e / 1e6:.2f} µJ; EDP {tot['edp_pj_cycles']:.3e} pJ·cycles; "
+        f"DRAM {tot['dram_bytes'] / 1e6:.2f} MB; {tot['mappings_evaluated']} mappings evaluated "
+        f"in {tot['wall_s']:.2f} s"
+    )
+    if report["unmapped_layers"]:
+        names = ", ".join(u["name"] for u in report["unmapped_layers"])
+        console.print(f"not mapped (no MACs): {names}")
+    if inp["arch"]["defaults_used"]:
+        console.print(f"defaults used (see accelsim/arch/energy_table.py): {', '.join(inp['arch']['defaults_used'])}")
