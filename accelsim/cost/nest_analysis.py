@@ -111,9 +111,8 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple) -> TileStats:
     nsp_irr = _prod(irr_factors)
     per_coord = []
     for dims, kp, key_inner, key_sp in coords:
-        pos = [j for j, l in enumerate(outer) if l[0] in dims]
-        rel_loops = tuple(outer[j] for j in pos)
-        per_coord.append((dims, kp, rel_loops, key_inner, key_sp, pos))
+        rel_loops = tuple(l for l in outer if l[0] in dims)
+        per_coord.append((dims, kp, rel_loops, key_inner, key_sp))
 
     firsts = [_coord_sums(c[0], c[1], c[2], c[3], c[4], ("first", 0)) for c in per_coord]
     pe = _prod(x[0] for x in firsts) * nsp_irr
@@ -123,7 +122,7 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple) -> TileStats:
     seen = [0] * len(per_coord)  # relevant loops of each coordinate already passed
     for j, (d, f, _) in enumerate(outer):
         xa = xab = u = v = 1
-        for ci, (dims, kp, rel_loops, key_inner, key_sp, pos) in enumerate(per_coord):
+        for ci, (dims, kp, rel_loops, key_inner, key_sp) in enumerate(per_coord):
             if d in dims:
                 sit = ("loop", seen[ci])
             else:
@@ -145,10 +144,10 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple) -> TileStats:
         un += mult * (u - v)
 
     distinct = nsp_irr
-    for dims, kp, rel_loops, key_inner, key_sp, _ in per_coord:
+    for dims, kp, rel_loops, key_inner, key_sp in per_coord:
         distinct *= _coord_distinct(dims, kp, rel_loops, key_inner, key_sp)
     max_tile = 1
-    for dims, kp, _, key_inner, _, _ in per_coord:
+    for dims, kp, _, key_inner, _ in per_coord:
         max_tile *= _pattern_size(kp, key_inner)
     return TileStats(int(pe), int(un), int(distinct), int(max_tile))
 
