@@ -15,6 +15,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from . import __version__
 from .arch.spec import load_arch
@@ -47,7 +48,7 @@ class Format(str, Enum):
 
 
 def _fail(e: InputError) -> None:
-    err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+    err_console.print(Text("error: ", style="bold red") + Text(str(e)), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -107,9 +108,9 @@ def run(
         render_table(report, out_console)
         if show_mapping:
             for l in report["layers"]:
-                out_console.print(f"\n[bold]{l['name']}[/] ({l['shape_text']})")
-                out_console.print(l["mapping"]["loop_nest"], highlight=False)
-    err_console.print(f"wrote {out / 'report.json'} and {out / 'layers.csv'}", highlight=False)
+                out_console.print(Text(f"\n{l['name']}", style="bold") + Text(f" ({l['shape_text']})"))
+                out_console.print(l["mapping"]["loop_nest"], highlight=False, markup=False)
+    err_console.print(Text(f"wrote {out / 'report.json'} and {out / 'layers.csv'}"), highlight=False)
 
 
 @app.command("show-mapping")
@@ -132,14 +133,15 @@ def show_mapping_cmd(
     except InputError as e:
         _fail(e)
     rec = build_report(res)["layers"][0]
-    out_console.print(f"[bold]{rec['name']}[/] {rec['shape_text']} on {a.name}, dataflow {df.name}")
-    out_console.print(rec["mapping"]["loop_nest"], highlight=False)
+    out_console.print(Text(rec["name"], style="bold") + Text(f" {rec['shape_text']} on {a.name}, dataflow {df.name}"))
+    out_console.print(rec["mapping"]["loop_nest"], highlight=False, markup=False)
     s = rec["search"]
     out_console.print(
         f"cycles {rec['cycles']} (compute {rec['compute_cycles']}, bound by {rec['bound_by']}), "
         f"utilization {100 * rec['utilization']:.1f}%, {rec['pj_per_mac']:.2f} pJ/MAC; "
         f"{s['evaluated']} mappings evaluated ({'exhaustive' if s['exhaustive'] else 'pruned'})",
         highlight=False,
+        markup=False,
     )
 
 
@@ -147,7 +149,7 @@ def show_mapping_cmd(
 def list_cmd() -> None:
     """List the bundled architectures, workloads and dataflows."""
     for kind, title in (("arch", "architectures"), ("workload", "workloads"), ("dataflow", "dataflows")):
-        out_console.print(f"[bold]{title}[/]: " + ", ".join(bundled_names(kind)))
+        out_console.print(Text(f"{title}: ", style="bold") + Text(", ".join(bundled_names(kind))))
 
 
 def _version(value: bool):

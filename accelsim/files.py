@@ -90,14 +90,24 @@ def validate(model: type[BaseModel], data: Any, source: str, prefix: str = "") -
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
+        errors = e.errors()
+        # an unknown field is usually a typo of a field reported "missing": name the typo first
+        err = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
+        loc = ".".join(str(x) for x in err["loc"] if _is_data_loc(x))
         field = ".".join(x for x in (prefix, loc) if x) or None
-        msg = err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling)"
         elif err["type"] == "missing":
             msg = "required field is missing"
-        elif "input" in err and err["type"] not in ("model_type",):
+        elif "input" in err and err["type"] != "model_type" and repr(err["input"]) not in msg:
             msg = f"{msg} (got {err['input']!r})"
         raise InputError(msg, source=source, field=field) from None
+
+
+def _is_data_loc(part) -> bool:
+    """False for the tags pydantic adds to a location for union members and dict keys."""
+    if isinstance(part, int):
+        return True
+    return bool(part) and part != "[key]" and "[" not in part and part not in (
+        "int", "str", "float", "bool", "list", "dict") and not part.startswith("function-")

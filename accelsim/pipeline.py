@@ -76,6 +76,8 @@ def select_layers(workload: Workload, selection: str | None) -> list[Layer]:
             picked.update(range(a - 1, b))
             continue
         raise InputError(f"no layer named {part!r} in {workload.path}", field="--layers")
+    if not picked:
+        raise InputError(f"{selection!r} selects no layer", field="--layers")
     return [l for i, l in enumerate(workload.layers) if i in picked]
 
 

@@ -49,7 +49,7 @@ from . import energy_table as et
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class EnergySpec(_Strict):

@@ -293,4 +293,4 @@ def _why_unmappable(nest, arch, df) -> str:
     if not _rf_fits(nest, arch, one):
         return "even a one-word tile of each tensor does not fit the RF"
     return (f"no tiling of {nest.describe()} fits the GLB of {arch.glb_words} words under dataflow "
-            f"{df.name!r} (the smallest GLB tile, one PE array's worth, is too large)")
+            f"{df.name!r} (every candidate's GLB tiles, one per tensor, exceed it)")

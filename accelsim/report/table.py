@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..energy.model import LEVEL_NAMES
 
@@ -26,9 +27,9 @@ def render_table(report: dict, console: Console) -> None:
     """Print the per-layer table and totals of ``report`` to ``console``."""
     inp = report["inputs"]
     t = Table(
-        title=f"{inp['workload']['name']} on {inp['arch']['name']} "
+        title=Text(f"{inp['workload']['name']} on {inp['arch']['name']} "
               f"({inp['arch']['pe_array']['rows']}x{inp['arch']['pe_array']['cols']} PEs, "
-              f"dataflow {inp['dataflow']['name']}, objective {inp['objective']})",
+              f"dataflow {inp['dataflow']['name']}, objective {inp['objective']})"),
         title_justify="left",
     )
     for col, just in (("layer", "left"), ("type", "left"), ("MACs", "right"), ("cycles", "right"),
@@ -39,7 +40,7 @@ def render_table(report: dict, console: Console) -> None:
     for l in report["layers"]:
         e = l["energy_pj"]
         t.add_row(
-            l["name"], _kind(l), _si(l["macs"]), _si(l["cycles"]), l["bound_by"],
+            Text(l["name"]), _kind(l), _si(l["macs"]), _si(l["cycles"]), l["bound_by"],
             f"{100 * l['utilization']:.1f}%", f"{e / 1e6:.2f}", f"{l['pj_per_mac']:.2f}",
             *[f"{100 * l['energy_by_level_pj'][lv] / e:.0f}" for lv in LEVEL_NAMES],
         )
@@ -57,10 +58,12 @@ def render_table(report: dict, console: Console) -> None:
         f"latency {tot['latency_s'] * 1e3:.3f} ms at {inp['arch']['clock_mhz']:g} MHz; "
         f"energy {e / 1e6:.2f} µJ; EDP {tot['edp_pj_cycles']:.3e} pJ·cycles; "
         f"DRAM {tot['dram_bytes'] / 1e6:.2f} MB; {tot['mappings_evaluated']} mappings evaluated "
-        f"in {tot['wall_s']:.2f} s"
+        f"in {tot['wall_s']:.2f} s",
+        markup=False,
     )
     if report["unmapped_layers"]:
         names = ", ".join(u["name"] for u in report["unmapped_layers"])
-        console.print(f"not mapped (no MACs): {names}")
+        console.print(f"not mapped (no MACs): {names}", markup=False)
     if inp["arch"]["defaults_used"]:
-        console.print(f"defaults used (see accelsim/arch/energy_table.py): {', '.join(inp['arch']['defaults_used'])}")
+        console.print(f"defaults used (see accelsim/arch/energy_table.py): {', '.join(inp['arch']['defaults_used'])}",
+                      markup=False)

@@ -46,7 +46,7 @@ MAC_TYPES = ("conv2d", "fc", "matmul")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class InputSpec(_Strict):
@@ -270,7 +270,7 @@ def build_workload(data, src: str = "<workload>") -> Workload:
         t = raw.get("type")
         if t is None:
             raise InputError("required field is missing", source=src, field=f"{where}.type")
-        if t not in SPECS:
+        if not isinstance(t, str) or t not in SPECS:
             raise InputError(
                 f"unknown layer type {t!r} (known: {', '.join(LAYER_TYPES)})", source=src, field=f"{where}.type"
             )
