@@ -60,9 +60,9 @@ def _prepare(arch_file, workload_file, dataflow, mapping_file):
     return arch, workload, df, mappings
 
 
-def _run(arch, workload, df, objective, budget, layers, mappings, quiet=False):
+def _run(arch, workload, df, objective, budget, layers, mappings, jobs, quiet=False):
     if quiet or not sys.stderr.isatty():
-        return run_network(arch, workload, df, objective, budget, layers, mappings)
+        return run_network(arch, workload, df, objective, budget, layers, mappings, jobs=jobs)
     with Progress(TextColumn("mapping {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err_console, transient=True) as prog:
         task = prog.add_task("", total=None)
@@ -70,7 +70,7 @@ def _run(arch, workload, df, objective, budget, layers, mappings, quiet=False):
         def cb(done, total, name):
             prog.update(task, completed=done, total=total, description=name)
 
-        return run_network(arch, workload, df, objective, budget, layers, mappings, progress=cb)
+        return run_network(arch, workload, df, objective, budget, layers, mappings, progress=cb, jobs=jobs)
 
 
 @app.command()
@@ -86,11 +86,13 @@ def run(
     mapping: Optional[str] = typer.Option(None, "--mapping", help="YAML of fixed mappings for some layers"),
     budget: int = typer.Option(DEFAULT_BUDGET, "--budget", min=1, help="max mappings evaluated per layer"),
     show_mapping: bool = typer.Option(False, "--show-mappings", help="also print every layer's loop nest"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
+                                       help="worker processes for the searches (default: all cores)"),
 ) -> None:
     """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level."""
     try:
         a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping)
-        res = _run(a, w, df, objective.value, budget, layers, maps)
+        res = _run(a, w, df, objective.value, budget, layers, maps, jobs)
     except InputError as e:
         _fail(e)
     report = build_report(res)
@@ -129,7 +131,7 @@ def show_mapping_cmd(
         picked = select_layers(w, layer)
         if len(picked) != 1 or picked[0].nest is None:
             raise InputError(f"{layer!r} must name exactly one layer with MACs", field="LAYER")
-        res = run_network(a, w, df, objective.value, budget, picked[0].name, maps)
+        res = run_network(a, w, df, objective.value, budget, picked[0].name, maps, jobs=1)
     except InputError as e:
         _fail(e)
     rec = build_report(res)["layers"][0]

@@ -23,6 +23,9 @@ class InputError(Exception):
         self.message = message
         super().__init__(self.__str__())
 
+    def __reduce__(self):  # keep the fields when raised in a worker process
+        return (self.__class__, (self.message, self.source, self.field))
+
     def __str__(self) -> str:
         where = []
         if self.source:

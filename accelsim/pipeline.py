@@ -9,7 +9,9 @@ objective and budget).
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -68,8 +70,8 @@ def select_layers(workload: Workload, selection: str | None) -> list[Layer]:
         if part in by_name:
             picked.add(by_name[part])
             continue
-        lo, _, hi = part.partition("-")
-        if lo.isdigit() and (not hi or hi.isdigit()):
+        lo, sep, hi = part.partition("-")
+        if lo.isdigit() and (hi.isdigit() or not sep):
             a, b = int(lo), int(hi or lo)
             if not (1 <= a <= b <= len(workload.layers)):
                 raise InputError(f"position {part!r} is outside 1-{len(workload.layers)}", field="--layers")
@@ -81,6 +83,14 @@ def select_layers(workload: Workload, selection: str | None) -> list[Layer]:
     return [l for i, l in enumerate(workload.layers) if i in picked]
 
 
+def _search_layer(nest, arch, dataflow, objective, budget, path, name) -> SearchResult:
+    try:
+        return search(nest, arch, dataflow, objective, budget)
+    except InputError as e:
+        raise InputError(f"cannot be mapped on {arch.name}: {e.message}", source=path,
+                         field=f"layer {name!r}") from None
+
+
 def run_network(
     arch: Architecture,
     workload: Workload,
@@ -90,6 +100,7 @@ def run_network(
     selection: str | None = None,
     mappings: tuple[str, dict[str, LayerMappingSpec]] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    jobs: int | None = None,
 ) -> NetworkResult:
     """Map and cost every selected MAC layer.
 
@@ -97,6 +108,8 @@ def run_network(
         mappings: ``(file, {layer: spec})`` from ``--mapping``; those layers
             are evaluated with the given mapping instead of searched.
         progress: called as ``progress(done, total, layer_name)``.
+        jobs: worker processes for the searches of distinct layers (default:
+            the machine's cores).  Results do not depend on it.
     Raises:
         InputError: bad selection, a mapping for an unknown or MAC-less layer,
             an invalid fixed mapping, or a layer that cannot be mapped.
@@ -116,31 +129,48 @@ def run_network(
                 raise InputError(f"layer {name!r} is a {names[name].type} layer, which has no MACs to map",
                                  source=src, field=f"layers.{name}")
         fixed = specs
-    memo: dict[tuple, tuple[str, SearchResult]] = {}
     mac_layers = [l for l in layers if l.nest is not None]
     res.unmapped = [l for l in layers if l.nest is None]
-    for i, layer in enumerate(mac_layers):
+    # fixed mappings are checked before any search starts
+    fixed_maps = {l.name: build_fixed(fixed[l.name], l.nest, arch, dataflow, res.mapping_file, l.name)
+                  for l in mac_layers if l.name in fixed}
+    # one search per distinct loop nest, in parallel; fixed mappings are evaluated directly
+    first_of: dict = {}
+    for layer in mac_layers:
+        if layer.name not in fixed:
+            first_of.setdefault(layer.nest, layer.name)
+    results: dict = {}
+    done = 0
+
+    def tick(name):
+        nonlocal done
+        done += 1
         if progress:
-            progress(i, len(mac_layers), layer.name)
-        if layer.name in fixed:
-            m = build_fixed(fixed[layer.name], layer.nest, arch, dataflow, res.mapping_file, layer.name)
-            ev = evaluate(layer.nest, arch, m, objective)
-            sr = SearchResult(ev, 1, 1, True, objective, fixed=True)
-            res.layers.append(LayerResult(layer, sr))
-            continue
-        key = (layer.nest, objective, budget)
-        if key in memo:
-            first, sr = memo[key]
-            res.layers.append(LayerResult(layer, sr, reused_from=first))
-            continue
-        try:
-            sr = search(layer.nest, arch, dataflow, objective, budget)
-        except InputError as e:
-            raise InputError(f"cannot be mapped on {arch.name}: {e.message}", source=workload.path,
-                             field=f"layer {layer.name!r}") from None
-        memo[key] = (layer.name, sr)
-        res.layers.append(LayerResult(layer, sr))
+            progress(done, len(first_of), name)
+
     if progress:
-        progress(len(mac_layers), len(mac_layers), "")
+        progress(0, len(first_of), "")
+    workers = min(jobs or os.cpu_count() or 1, len(first_of))
+    if workers > 1:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
+            futs = {pool.submit(_search_layer, nest, arch, dataflow, objective, budget, workload.path, name): nest
+                    for nest, name in first_of.items()}
+            for f in as_completed(futs):
+                results[futs[f]] = f.result()
+                tick(first_of[futs[f]])
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    else:
+        for nest, name in first_of.items():
+            results[nest] = _search_layer(nest, arch, dataflow, objective, budget, workload.path, name)
+            tick(name)
+    for layer in mac_layers:
+        if layer.name in fixed_maps:
+            ev = evaluate(layer.nest, arch, fixed_maps[layer.name], objective)
+            res.layers.append(LayerResult(layer, SearchResult(ev, 1, 1, True, objective, fixed=True)))
+        else:
+            first = first_of[layer.nest]
+            res.layers.append(LayerResult(layer, results[layer.nest], None if first == layer.name else first))
     res.wall_seconds = time.perf_counter() - t0
     return res

@@ -77,9 +77,10 @@ def direct_conv(nest: LoopNest, w: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def walk_counts(nest: LoopNest, m: Mapping) -> dict:
+def walk_counts(nest: LoopNest, m: Mapping, unicast: tuple[str, ...] = ()) -> dict:
     """Count accesses by walking the nest with a one-tile buffer per instance.
 
+    Tensors named in ``unicast`` get one GLB read per receiving PE (no multicast).
     Returns the same structure as ``AccessCounts.as_dict()``.
     """
     outer_rf = _loops(m, ("dram", "glb"))
@@ -139,7 +140,10 @@ def walk_counts(nest: LoopNest, m: Mapping) -> dict:
             else:
                 for i, cur, new in newsets:
                     rf["fills"] += len(new)
-                glb["reads"] += len(union_new)
+                    if t in unicast:
+                        glb["reads"] += len(new)
+                if t not in unicast:
+                    glb["reads"] += len(union_new)
             for i, cur, new in newsets:
                 prev[i] = cur
             # MACs of this step, PE by PE
@@ -174,7 +178,6 @@ def walk_counts(nest: LoopNest, m: Mapping) -> dict:
             noc["transfers"] = glb["reads"]
         # ---- GLB level: one buffer
         gprev, gseen = set(), set()
-        fresh = 0
         for step in _iter(outer_glb):
             cur = tile(t, step, glb_inner)
             new = cur - gprev
@@ -184,15 +187,12 @@ def walk_counts(nest: LoopNest, m: Mapping) -> dict:
                 for e in new:
                     if e in gseen:
                         glb["fills"] += 1
-                    else:
-                        fresh += 1
                 gseen |= cur
             else:
                 glb["fills"] += len(new)
             gprev = cur
         if t == "ofmap":
             glb["drains"] += len(gprev)
-            glb["rmw_reads"] = glb["updates"] - fresh
             dram["reads"] = glb["fills"]
             dram["updates"] = glb["drains"]
         else:

@@ -96,6 +96,9 @@ def test_random_mappings_counts_equal_brute_force_walk(seed):
         nest = LoopNest(dims=dims, H=h, W=w, stride=(st, st), dilation=(dil, dil), padding=(pad, pad, pad, pad))
         m = _random_mapping(rng, nest)
         assert access_counts(nest, m).as_dict() == walk_counts(nest, m), (nest, m.to_dict())
+        uni = rng.choice([(), ("filter",), ("ifmap",), ("filter", "ifmap")])
+        types = {t: "unicast" for t in uni}
+        assert access_counts(nest, m, types).as_dict() == walk_counts(nest, m, uni), (nest, m.to_dict(), uni)
         checked += 1
 
 
@@ -113,3 +116,23 @@ def test_oracle_sees_sliding_window_reuse():
     assert c.levels["rf"]["ifmap"].fills == 6 == walk_counts(nest, m)["rf"]["ifmap"]["fills"]
     assert c.levels["rf"]["filter"].fills == 3  # stationary: fetched once
     assert c.levels["dram"]["ifmap"].reads == 6  # each ifmap word from DRAM once
+
+
+def test_psum_refetch_hand_count():
+    """C stepped outside P at the GLB level: each psum leaves the PE and comes back once.
+
+    Steps (c, p): (0,0) (0,1) (1,0) (1,1).  The RF holds one psum; 4 entries, 2 distinct
+    elements, so 2 psums are fetched back from the GLB (GLB reads = RF fills = 2), the MAC
+    reads a psum from the RF for 2 of its 4 updates, 4 drains reach the GLB as plain writes
+    (the PE returns the full sum, so no read-modify-write there), and 2 finished words go to DRAM.
+    """
+    from accelsim.workload import LoopNest
+
+    nest = LoopNest(dims=dict(N=1, G=1, M=1, C=2, P=2, Q=1, R=1, S=1), H=2, W=1)
+    m = make_mapping({"glb": {"C": 2, "P": 2}}, {"glb": ("C", "P")})
+    c = access_counts(nest, m)
+    rf, glb, dram = c.levels["rf"]["ofmap"], c.levels["glb"]["ofmap"], c.levels["dram"]["ofmap"]
+    assert (rf.updates, rf.fills, rf.rmw_reads, rf.drains) == (4, 2, 2, 4)
+    assert (glb.updates, glb.reads, glb.rmw_reads, glb.fills, glb.drains) == (4, 2, 0, 0, 2)
+    assert (dram.reads, dram.updates) == (0, 2)
+    assert c.as_dict() == walk_counts(nest, m)

@@ -17,6 +17,9 @@ NOC_PJ = 2.0 * MAC_UNIT_PJ  # NoC (inter-PE) 2x
 GLB_PJ = 6.0 * MAC_UNIT_PJ  # GLB 6x
 DRAM_PJ = 200.0 * MAC_UNIT_PJ  # DRAM 200x
 
+#: One spatial-reduction add of two 16-bit psums: Horowitz ISSCC 2014, FP16 add, 45 nm.
+REDUCE_ADD_PJ = 0.4
+
 #: DRAM bandwidth when an arch file gives none: 16 bytes per cycle, i.e. one
 #: 64-bit DDR channel at twice the core clock.  Never infinite; the report lists
 #: it under ``defaults_used`` so a user sees it was assumed.

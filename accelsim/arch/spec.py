@@ -17,8 +17,8 @@ words/cycle, DRAM in bytes/cycle or GB/s with the clock; energy in pJ)::
       # shared: 512               # instead of the three above
       energy: {read_pj: 1.5, write_pj: 1.5}
     glb:
-      words: 55296
-      banks: 27
+      words: 55296               # in words of the ifmap's width
+      banks: 27                  # recorded; bank conflicts come with the event simulator
       read_bw_words: 16           # words per cycle
       write_bw_words: 16
       energy: {read_pj: 9.0, write_pj: 9.0, block: 1}
@@ -26,7 +26,7 @@ words/cycle, DRAM in bytes/cycle or GB/s with the clock; energy in pJ)::
       filter: {type: multicast, bw_words: 4}
       ifmap:  {type: multicast, bw_words: 4}
       psum:   {type: multicast, bw_words: 4}
-      energy: {word_pj: 3.0}      # per word delivered to (or collected from) one PE
+      energy: {word_pj: 3.0, reduce_add_pj: 0.4}   # per word to/from one PE; per spatial-reduction add
     dram:
       bw_bytes_per_cycle: 8       # or bw_gb_s: 1.6 (with clock_mhz)
       energy: {read_pj: 300, write_pj: 300}   # per word
@@ -49,7 +49,7 @@ from . import energy_table as et
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class EnergySpec(_Strict):
@@ -88,18 +88,19 @@ class RFSpec(_Strict):
 class GLBSpec(_Strict):
     words: int = Field(gt=0)
     banks: int = Field(default=1, ge=1)
-    read_bw_words: float = Field(gt=0)
-    write_bw_words: float = Field(gt=0)
+    read_bw_words: float = Field(ge=1e-3)
+    write_bw_words: float = Field(ge=1e-3)
     energy: EnergySpec = EnergySpec()
 
 
 class NoCLinkSpec(_Strict):
     type: Literal["multicast", "unicast", "systolic"] = "multicast"
-    bw_words: float = Field(gt=0)
+    bw_words: float = Field(ge=1e-3)
 
 
 class NoCEnergySpec(_Strict):
     word_pj: float | None = Field(default=None, ge=0)
+    reduce_add_pj: float | None = Field(default=None, ge=0)
 
 
 class NoCSpec(_Strict):
@@ -110,8 +111,8 @@ class NoCSpec(_Strict):
 
 
 class DRAMSpec(_Strict):
-    bw_bytes_per_cycle: float | None = Field(default=None, gt=0)
-    bw_gb_s: float | None = Field(default=None, gt=0)
+    bw_bytes_per_cycle: float | None = Field(default=None, ge=1e-3)
+    bw_gb_s: float | None = Field(default=None, ge=1e-6)
     energy: EnergySpec = EnergySpec()
 
     @model_validator(mode="after")
@@ -131,7 +132,7 @@ class ArchSpec(_Strict):
     name: str | None = None
     source: str | None = None
     description: str | None = None
-    clock_mhz: float = Field(gt=0)
+    clock_mhz: float = Field(ge=1e-3)
     default_dataflow: str
     word_bits: Union[int, WordBits] = 16
     pe_array: PEArraySpec
@@ -163,7 +164,8 @@ class Architecture:
         noc: per tensor (filter/ifmap/ofmap) ``(type, bw_words_per_cycle)``.
         dram_bw_bytes_per_cycle: always finite (default in energy_table).
         word_bits: per tensor.
-        mac_pj, rf, glb, dram: energy per action (pJ); noc_word_pj per word per PE.
+        mac_pj, rf, glb, dram: energy per action (pJ); noc_word_pj per word per
+            PE; reduce_add_pj per psum add of spatial reduction.
         defaults_used: names of fields that took a documented default.
     """
 
@@ -186,6 +188,7 @@ class Architecture:
     mac_pj: float
     rf: LevelEnergy
     noc_word_pj: float
+    reduce_add_pj: float
     glb: LevelEnergy
     dram: LevelEnergy
     defaults_used: tuple[str, ...]
@@ -213,6 +216,7 @@ class Architecture:
                 "mac": self.mac_pj,
                 "rf_read": self.rf.read_pj, "rf_write": self.rf.write_pj,
                 "noc_word": self.noc_word_pj,
+                "noc_reduce_add": self.reduce_add_pj,
                 "glb_read": self.glb.read_pj, "glb_write": self.glb.write_pj,
                 "dram_read": self.dram.read_pj, "dram_write": self.dram.write_pj,
             },
@@ -256,6 +260,9 @@ def build_arch(data, src: str = "<arch>") -> Architecture:
         dram_bw = s.dram.bw_bytes_per_cycle
     elif s.dram.bw_gb_s is not None:
         dram_bw = s.dram.bw_gb_s * 1e9 / (s.clock_mhz * 1e6)
+        if dram_bw < 1e-3:
+            raise InputError(f"{s.dram.bw_gb_s} GB/s at {s.clock_mhz} MHz is {dram_bw:.3g} bytes/cycle; "
+                             "at least 0.001 is needed", source=src, field="dram.bw_gb_s")
     else:
         dram_bw = et.DEFAULT_DRAM_BYTES_PER_CYCLE
         used.append("dram.bw_bytes_per_cycle")
@@ -284,6 +291,8 @@ def build_arch(data, src: str = "<arch>") -> Architecture:
         mac_pj=pick(s.mac.energy_pj, et.MAC_PJ * scale, "mac.energy_pj"),
         rf=level(s.rf.energy, et.RF_PJ * scale, "rf"),
         noc_word_pj=pick(s.noc.energy.word_pj, et.NOC_PJ * scale, "noc.energy.word_pj"),
+        reduce_add_pj=pick(s.noc.energy.reduce_add_pj, et.REDUCE_ADD_PJ * bits["ofmap"] / 16,
+                           "noc.energy.reduce_add_pj"),
         glb=level(s.glb.energy, et.GLB_PJ * scale, "glb"),
         dram=level(s.dram.energy, et.DRAM_PJ * scale, "dram"),
         defaults_used=tuple(used),

@@ -7,11 +7,16 @@ Counting conventions (DESIGN.md, "Counting accesses"; Timeloop's):
   handed to children (at the RF: operand reads by the MAC, padding zeros
   excluded; at the GLB: reads after multicast).
 * Ofmap: ``updates`` = partial sums arriving from children (after spatial
-  reduction), ``rmw_reads`` = updates - words that start fresh (the first
-  update of an element is a plain write), ``fills`` = partial sums fetched
-  back from the parent when a tile is revisited, ``drains`` = words sent up
-  when a tile leaves; a drain is an update at the parent.  A revisited psum
-  goes back to one PE of a spatial-reduction group; the others start at zero.
+  reduction); ``fills`` = partial sums fetched back from the parent when a
+  tile is revisited; ``drains`` = words sent up when a tile leaves (a drain
+  is an update at the parent); ``reads`` = partial sums handed back to
+  children that revisit a tile (= the children's fills; at a level with one
+  child this is updates - distinct elements, Timeloop's convention).  A
+  revisited psum goes back to one PE of a spatial-reduction group; the others
+  start at zero.  Since the child gets the old value back and returns the
+  new sum, an update at the GLB is a plain write.  Only the RF accumulates in
+  place: its ``rmw_reads`` are the MAC's psum reads, = MACs - psums that
+  start fresh (the first update of an element is a plain write).
 * NoC, per tensor: ``words`` delivered to or collected from PEs (one per PE
   endpoint), ``transfers`` on the GLB side of the network (multicast = one),
   ``reduction_adds`` for psums combined between PEs (spatial reduction).
@@ -164,9 +169,11 @@ def fits(nest: LoopNest, arch: Architecture, m: Mapping) -> str | None:
         for t in TENSORS:
             if rf[t] > arch.rf_words[t]:
                 return f"RF {t} tile of {rf[t]} words exceeds {arch.rf_words[t]}"
-    elif sum(rf.values()) > arch.rf_shared_words:
-        return f"RF tiles of {sum(rf.values())} words exceed the shared {arch.rf_shared_words}"
     ref = arch.word_bits["ifmap"]
+    if arch.rf_words is None:
+        used = sum(rf[t] * arch.word_bits[t] for t in TENSORS) / ref
+        if used > arch.rf_shared_words:
+            return f"RF tiles of {used:g} words exceed the shared {arch.rf_shared_words}"
     glb_bits = sum(tile_words(nest, t, ext["glb"]) * arch.word_bits[t] for t in TENSORS)
     if glb_bits > arch.glb_words * ref:
         return f"GLB tiles of {glb_bits // ref} words exceed {arch.glb_words}"
@@ -184,8 +191,13 @@ def valid_macs(nest: LoopNest) -> int:
     return d["N"] * d["G"] * d["M"] * d["C"] * pr * qs
 
 
-def access_counts(nest: LoopNest, m: Mapping) -> AccessCounts:
+def access_counts(nest: LoopNest, m: Mapping, noc_types: dict[str, str] | None = None) -> AccessCounts:
     """Exact access counts of a mapped layer, per storage level, tensor and action.
+
+    ``noc_types`` gives each tensor's network (``multicast``, ``unicast`` or
+    ``systolic``; default multicast).  A unicast network sends one GLB read
+    per receiving PE; multicast and systolic (neighbour forwarding) networks
+    read a word once per step for all the PEs that need it.
 
     Raises:
         ValueError: the mapping's factors do not multiply to the layer's bounds.
@@ -213,11 +225,12 @@ def access_counts(nest: LoopNest, m: Mapping) -> AccessCounts:
         if t != "ofmap":
             rf.reads = macs if t == "filter" else valid_macs(nest)
             rf.fills = rf_st.pe_fills
-            glb.reads = rf_st.union_fills
+            unicast = (noc_types or {}).get(t) == "unicast"
+            glb.reads = rf_st.pe_fills if unicast else rf_st.union_fills
             glb.fills = glb_st.pe_fills
             dram.reads = glb_st.pe_fills
             noc.words = rf_st.pe_fills
-            noc.transfers = rf_st.union_fills
+            noc.transfers = glb.reads
         else:
             e, dist = rf_st.pe_fills, rf_st.distinct
             refetch = (e - dist) // rho
@@ -230,7 +243,6 @@ def access_counts(nest: LoopNest, m: Mapping) -> AccessCounts:
             glb.reads = refetch
             glb.fills = eg - dg
             glb.drains = eg
-            glb.rmw_reads = glb.updates - dg
             dram.reads = eg - dg
             dram.updates = eg
             noc.words = e + refetch
@@ -244,17 +256,24 @@ def access_counts(nest: LoopNest, m: Mapping) -> AccessCounts:
 
 
 def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts) -> Latency:
-    """First latency model; see :class:`Latency`.  Cycles are integers."""
+    """First latency model; see :class:`Latency`.  Cycles are integers.
+
+    GLB bandwidth is in words of the ifmap's width (a 32-bit psum takes four
+    8-bit port slots); each NoC link's bandwidth is in words of its own tensor.
+    """
     compute = m.temporal_steps
     bits = arch.word_bits
     dram_bytes = sum(
         (counts.levels["dram"][t].reads + counts.levels["dram"][t].updates) * bits[t] / 8 for t in TENSORS
     )
+    ref = bits["ifmap"]
     bounds = {
         "compute": compute,
         "dram": _ceil(dram_bytes / arch.dram_bw_bytes_per_cycle),
-        "glb_read": _ceil(sum(counts.levels["glb"][t].read_words for t in TENSORS) / arch.glb_read_bw),
-        "glb_write": _ceil(sum(counts.levels["glb"][t].write_words for t in TENSORS) / arch.glb_write_bw),
+        "glb_read": _ceil(sum(counts.levels["glb"][t].read_words * bits[t] / ref for t in TENSORS)
+                          / arch.glb_read_bw),
+        "glb_write": _ceil(sum(counts.levels["glb"][t].write_words * bits[t] / ref for t in TENSORS)
+                           / arch.glb_write_bw),
     }
     for t in TENSORS:
         bounds[f"noc_{t}"] = _ceil(counts.noc[t].transfers / arch.noc[t][1])

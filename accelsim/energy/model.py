@@ -6,7 +6,7 @@ words (e.g. 32-bit psums next to 8-bit operands) costs proportionally more
 per word.  Reads, read-modify-write reads and drains cost the level's read
 energy; fills and updates its write energy.  NoC: every word delivered to or
 collected from a PE costs ``noc_word_pj``; every psum combined across PEs
-(spatial reduction) costs one add of ``reduction_add_pj`` -- never free.
+(spatial reduction) costs one add of ``reduce_add_pj`` -- never free.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from ..workload.loopnest import TENSORS
 
 LEVEL_NAMES = ("mac", "rf", "noc", "glb", "dram")
 
-#: One 16-bit add, Horowitz ISSCC 2014 (45 nm, FP16 add 0.4 pJ); charged per spatial-reduction add.
-REDUCTION_ADD_PJ_16B = 0.4
 
 
 @dataclass
@@ -59,7 +57,7 @@ def energy(arch: Architecture, counts: AccessCounts) -> Energy:
             w = arch.word_bits[t] / ref
             out[lvl][t] = w * (c.read_words * e.read_pj + c.write_words * e.write_pj)
     out["noc"] = {}
-    add_pj = REDUCTION_ADD_PJ_16B * arch.word_bits["ofmap"] / 16
+    add_pj = arch.reduce_add_pj
     for t in TENSORS:
         c = counts.noc[t]
         out["noc"][t] = arch.word_bits[t] / ref * c.words * arch.noc_word_pj + c.reduction_adds * add_pj

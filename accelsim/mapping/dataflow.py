@@ -30,13 +30,13 @@ Dim = Literal["N", "G", "M", "C", "P", "Q", "R", "S"]
 
 
 class _SpatialSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     rows: list[Dim] = Field(default_factory=list)
     cols: list[Dim] = Field(default_factory=list)
 
 
 class DataflowSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     name: str
     description: str | None = None
     stationary: Literal["filter", "ifmap", "ofmap"] | None

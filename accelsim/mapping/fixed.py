@@ -29,14 +29,14 @@ from .mapping import LEVELS, Mapping, make_mapping
 
 
 class _Orders(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     dram: list[Dim] = Field(default_factory=list)
     glb: list[Dim] = Field(default_factory=list)
     rf: list[Dim] = Field(default_factory=list)
 
 
 class LayerMappingSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     dram: dict[Dim, int] = Field(default_factory=dict)
     glb: dict[Dim, int] = Field(default_factory=dict)
     rows: dict[Dim, int] = Field(default_factory=dict)
@@ -46,7 +46,7 @@ class LayerMappingSpec(BaseModel):
 
 
 class MappingFileSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
     layers: dict[str, LayerMappingSpec]
 
 

@@ -12,13 +12,17 @@ The space for one layer (all factorisations are perfect, see mapping.py):
    order is each of the three stationarity orders.
 
 If the whole space has at most ``budget`` mappings it is evaluated
-exhaustively.  Otherwise it is pruned, and the report says so: only the
-spatial unrollings within 10 % of the best PE utilisation (at most
-``SPATIAL_KEEP``), only Pareto-maximal GLB tiles (no dim's GLB factor can grow
-and still fit), and, if that is still too many, an evenly strided subset
-of ``budget`` mappings in a fixed enumeration order.  The search therefore
-always terminates, is deterministic (ties break on the mapping's factors),
-and reports how many mappings it evaluated.
+exhaustively.  Otherwise it is pruned, and the report says so: every
+unrolling (best PE utilisation first, up to ``PROBES``) is probed with one
+representative mapping, so unrollings that starve on NoC or GLB bandwidth
+rank low; the best-utilised (within 10 % of the best, at most
+``SPATIAL_KEEP`` - 2) and the best by probe score are kept (``SPATIAL_KEEP``
+in all),
+with only Pareto-maximal GLB tiles (no dim's GLB factor can grow and still
+fit); if that is still too many, an evenly strided subset in a fixed
+enumeration order fills the rest of the budget.  The search therefore always
+terminates, is deterministic (ties break on the mapping's factors), and
+reports how many mappings it evaluated.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from .mapping import Mapping
 OBJECTIVES = ("edp", "energy", "cycles")
 DEFAULT_BUDGET = 600
 SPATIAL_KEEP = 6
+PROBES = 12
 
 
 @lru_cache(maxsize=None)
@@ -64,9 +69,11 @@ class SearchResult:
     Attributes:
         best: the chosen :class:`Evaluation`.
         evaluated: mappings evaluated with the cost model.
-        space_size: mappings in the (possibly pruned) enumerated space, or
-            ``None`` when the full space was not counted.
-        exhaustive: True if every legal mapping was evaluated.
+        space_size: mappings in the enumerated (possibly pruned) space; a
+            lower bound when ``space_capped``.
+        exhaustive: True if every mapping of the space was evaluated: every
+            unrolling, RF and GLB tiling, with the loop orders drawn from the
+            dataflow's stationarity families (see module doc).
         objective: ``edp``, ``energy`` or ``cycles``.
         fixed: True when the mapping came from a user's mapping file.
     """
@@ -77,10 +84,11 @@ class SearchResult:
     exhaustive: bool
     objective: str
     fixed: bool = False
+    space_capped: bool = False
 
     def summary(self) -> dict:
         return {"evaluated": self.evaluated, "exhaustive": self.exhaustive, "space_size": self.space_size,
-                "objective": self.objective, "fixed_mapping": self.fixed}
+                "space_capped": self.space_capped, "objective": self.objective, "fixed_mapping": self.fixed}
 
 
 def score(objective: str, energy_pj: float, cycles: int) -> float:
@@ -94,7 +102,7 @@ def score(objective: str, energy_pj: float, cycles: int) -> float:
 
 def evaluate(nest: LoopNest, arch: Architecture, m: Mapping, objective: str = "edp") -> Evaluation:
     """Cost-model a mapping: counts, first latency model, energy and objective score."""
-    c = access_counts(nest, m)
+    c = access_counts(nest, m, {t: arch.noc[t][0] for t in TENSORS})
     lat = latency(nest, arch, m, c)
     e = energy(arch, c)
     return Evaluation(m, c, lat, e, score(objective, e.total_pj, lat.cycles))
@@ -174,8 +182,10 @@ def rf_candidates(nest, arch, df, rem: dict[str, int]) -> list[dict[str, int]]:
 
 
 def _glb_fits(nest, arch, ext) -> bool:
-    bits = sum(tile_words(nest, t, ext) * arch.word_bits[t] for t in TENSORS)
-    return bits <= arch.glb_words * arch.word_bits["ifmap"]
+    b = arch.word_bits
+    bits = (tile_words(nest, "filter", ext) * b["filter"] + tile_words(nest, "ifmap", ext) * b["ifmap"]
+            + tile_words(nest, "ofmap", ext) * b["ofmap"])
+    return bits <= arch.glb_words * b["ifmap"]
 
 
 def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_only: bool):
@@ -203,10 +213,16 @@ def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_o
             yield dict(cur)
             return
         d = dims[i]
+        fitting = []
         for f in divisors(rem[d]):
             ext[d] = inner[d] * f
             if not _glb_fits(nest, arch, ext):
                 break
+            fitting.append(f)
+        if maximal_only and i == len(dims) - 1:
+            fitting = fitting[-1:]  # only the largest fitting factor of the last dim can be maximal
+        for f in fitting:
+            ext[d] = inner[d] * f
             cur[d] = f
             yield from rec(i + 1, cur)
         ext[d] = inner[d]
@@ -253,39 +269,83 @@ def _builder(rows, cols, rf, glb, rem2, od):
     return build
 
 
+def _used(spatial) -> int:
+    return _prod(spatial[0].values()) * _prod(spatial[1].values())
+
+
+def _feasible(nest, arch, spatial) -> bool:
+    """Whether some RF and GLB tiling fits under this unrolling (1-iteration tiles are the smallest)."""
+    rows, cols = spatial
+    inner = {d: rows.get(d, 1) * cols.get(d, 1) for d in DIMS}
+    return _rf_fits(nest, arch, {d: 1 for d in DIMS}) and _glb_fits(nest, arch, inner)
+
+
+def _probe(nest, arch, df, spatial, objective):
+    """Evaluate one representative mapping of an unrolling: the largest RF tile, the first maximal GLB tile."""
+    rows, cols = spatial
+    rem = {d: nest.dims[d] // (rows.get(d, 1) * cols.get(d, 1)) for d in DIMS}
+    rfs = rf_candidates(nest, arch, df, rem)
+    if not rfs:
+        return None
+    rf = max(rfs, key=lambda r: _prod(r.values()))
+    rem2 = {d: rem[d] // rf.get(d, 1) for d in DIMS}
+    inner = {d: rows.get(d, 1) * cols.get(d, 1) * rf.get(d, 1) for d in DIMS}
+    glb = next(glb_splits(nest, arch, inner, rem2, True), None)
+    if glb is None:
+        return None
+    return evaluate(nest, arch, _builder(rows, cols, rf, glb, rem2, _orders(df)[0])(), objective)
+
+
 def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "edp",
            budget: int = DEFAULT_BUDGET) -> SearchResult:
     """Find the best mapping of ``nest`` on ``arch`` under ``df`` for ``objective``.
 
+    At most ``budget`` mappings are evaluated.  Exhaustive when the whole
+    space (every unrolling, RF tiling, GLB tiling, and the dataflow's loop
+    order families) has at most ``budget`` mappings.  Otherwise the
+    unrollings are probed and pruned as the module doc describes, and their
+    Pareto-maximal GLB tilings are sampled evenly with the rest of the budget.
+
     Raises:
-        MappingError: no legal mapping exists (e.g. even a 1-word tile does
-            not fit a buffer), with the reason.
+        MappingError: no legal mapping exists, with the reason.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}")
-    spatial = spatial_candidates(nest, arch, df)
-    full = list(_enumerate(nest, arch, df, spatial, False, budget + 1))
-    if len(full) <= budget:
-        cands, exhaustive, space = full, True, len(full)
-    else:
-        best_used = _prod(spatial[0][0].values()) * _prod(spatial[0][1].values())
-        keep = [s for s in spatial if _prod(s[0].values()) * _prod(s[1].values()) >= 0.9 * best_used]
-        keep = keep[:SPATIAL_KEEP]
-        pruned = list(_enumerate(nest, arch, df, keep, True, 50 * budget))
-        space = len(pruned)
-        if len(pruned) > budget:
-            step = len(pruned) / budget
-            pruned = [pruned[int(i * step)] for i in range(budget)]
-        cands, exhaustive = pruned, False
-    if not cands:
+    spatial = [s for s in spatial_candidates(nest, arch, df) if _feasible(nest, arch, s)]
+    if not spatial:
         raise MappingError(_why_unmappable(nest, arch, df))
-    best = None
-    for build in cands:
-        m = build()
-        ev = evaluate(nest, arch, m, objective)
-        if best is None or (ev.score, m.key) < (best.score, best.mapping.key):
-            best = ev
-    return SearchResult(best, len(cands), space, exhaustive, objective)
+    full = list(_enumerate(nest, arch, df, spatial, False, budget + 1))
+    evals: list[Evaluation] = []
+    if len(full) <= budget:
+        exhaustive, space, capped = True, len(full), False
+        evals = [evaluate(nest, arch, b(), objective) for b in full]
+    else:
+        exhaustive = False
+        probed = []
+        for i, s in enumerate(spatial[: min(PROBES, max(1, budget // 4))]):
+            ev = _probe(nest, arch, df, s, objective)
+            if ev is not None:
+                evals.append(ev)
+                probed.append((ev.score, i, s))
+        probed.sort(key=lambda x: (x[0], x[1]))
+        # the best-utilised unrollings (within 10 % of the best) stay in; the probes add the rest
+        top = _used(spatial[0])
+        keep = [s for s in spatial[:SPATIAL_KEEP - 2] if _used(s) >= 0.9 * top]
+        keep += [s for _, _, s in probed if s not in keep][: SPATIAL_KEEP - len(keep)]
+        cap = 20 * budget
+        pruned = list(_enumerate(nest, arch, df, keep, True, cap + 1))
+        capped = len(pruned) > cap
+        pruned = pruned[:cap]
+        space = len(pruned)
+        room = budget - len(evals)
+        if len(pruned) > room:
+            step = len(pruned) / room
+            pruned = [pruned[int(i * step)] for i in range(room)]
+        evals += [evaluate(nest, arch, b(), objective) for b in pruned]
+    if not evals:
+        raise MappingError(_why_unmappable(nest, arch, df))
+    best = min(evals, key=lambda ev: (ev.score, ev.mapping.key))
+    return SearchResult(best, len(evals), space, exhaustive, objective, space_capped=capped)
 
 
 def _why_unmappable(nest, arch, df) -> str:

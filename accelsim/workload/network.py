@@ -46,7 +46,7 @@ MAC_TYPES = ("conv2d", "fc", "matmul")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class InputSpec(_Strict):
