@@ -15,12 +15,14 @@ words/cycle, DRAM in bytes/cycle or GB/s with the clock; energy in pJ)::
       ifmap: 12
       psum: 24
       # shared: 512               # instead of the three above
+      double_buffered: false      # ping-pong: prefetch the next pass's operands during compute
       energy: {read_pj: 1.5, write_pj: 1.5}
     glb:
       words: 55296               # in words of the ifmap's width
       banks: 27                  # recorded; bank conflicts come with the event simulator
       read_bw_words: 16           # words per cycle
       write_bw_words: 16
+      double_buffered: false      # ping-pong: load the next tile from DRAM during compute
       energy: {read_pj: 9.0, write_pj: 9.0, block: 1}
     noc:                          # per operand: multicast | unicast | systolic
       filter: {type: multicast, bw_words: 4}
@@ -29,6 +31,7 @@ words/cycle, DRAM in bytes/cycle or GB/s with the clock; energy in pJ)::
       energy: {word_pj: 3.0, reduce_add_pj: 0.4}   # per word to/from one PE; per spatial-reduction add
     dram:
       bw_bytes_per_cycle: 8       # or bw_gb_s: 1.6 (with clock_mhz)
+      latency_cycles: 0           # fixed latency per transfer
       energy: {read_pj: 300, write_pj: 300}   # per word
 
 Any ``energy`` block may be left out; the defaults come from
@@ -72,6 +75,7 @@ class RFSpec(_Strict):
     ifmap: int | None = Field(default=None, ge=1)
     psum: int | None = Field(default=None, ge=1)
     shared: int | None = Field(default=None, ge=1)
+    double_buffered: bool = False
     energy: EnergySpec = EnergySpec()
 
     @model_validator(mode="after")
@@ -90,6 +94,7 @@ class GLBSpec(_Strict):
     banks: int = Field(default=1, ge=1)
     read_bw_words: float = Field(ge=1e-3)
     write_bw_words: float = Field(ge=1e-3)
+    double_buffered: bool = False
     energy: EnergySpec = EnergySpec()
 
 
@@ -113,6 +118,7 @@ class NoCSpec(_Strict):
 class DRAMSpec(_Strict):
     bw_bytes_per_cycle: float | None = Field(default=None, ge=1e-3)
     bw_gb_s: float | None = Field(default=None, ge=1e-6)
+    latency_cycles: int = Field(default=0, ge=0)
     energy: EnergySpec = EnergySpec()
 
     @model_validator(mode="after")
@@ -157,6 +163,10 @@ class Architecture:
 
     Attributes:
         rows, cols: PE array size.
+        glb_double_buffered, rf_double_buffered: a double-buffered (ping-pong)
+            level prefetches the next tile while the current one is used, and
+            its tiles must fit in half its capacity.
+        dram_latency_cycles: fixed latency added to every DRAM transfer (burst).
         rf_words: per-operand RF capacity per PE, ``{"filter", "ifmap", "ofmap"}``
             in words, or ``None`` when the RF is shared (see ``rf_shared_words``).
         glb_words: GLB capacity in words of ``glb_word_bits``.
@@ -182,6 +192,9 @@ class Architecture:
     glb_banks: int
     glb_read_bw: float
     glb_write_bw: float
+    glb_double_buffered: bool
+    rf_double_buffered: bool
+    dram_latency_cycles: int
     noc: dict[str, tuple[str, float]]
     dram_bw_bytes_per_cycle: float
     word_bits: dict[str, int]
@@ -207,8 +220,10 @@ class Architecture:
             "default_dataflow": self.default_dataflow,
             "pe_array": {"rows": self.rows, "cols": self.cols},
             "rf_words": self.rf_words if self.rf_words else {"shared": self.rf_shared_words},
-            "glb": {"words": self.glb_words, "banks": self.glb_banks,
+            "glb": {"words": self.glb_words, "banks": self.glb_banks, "double_buffered": self.glb_double_buffered,
                     "read_bw_words_per_cycle": self.glb_read_bw, "write_bw_words_per_cycle": self.glb_write_bw},
+            "rf_double_buffered": self.rf_double_buffered,
+            "dram_latency_cycles": self.dram_latency_cycles,
             "noc": {t: {"type": k, "bw_words_per_cycle": bw} for t, (k, bw) in self.noc.items()},
             "dram_bw_bytes_per_cycle": self.dram_bw_bytes_per_cycle,
             "word_bits": self.word_bits,
@@ -283,6 +298,9 @@ def build_arch(data, src: str = "<arch>") -> Architecture:
         glb_banks=s.glb.banks,
         glb_read_bw=s.glb.read_bw_words,
         glb_write_bw=s.glb.write_bw_words,
+        glb_double_buffered=s.glb.double_buffered,
+        rf_double_buffered=s.rf.double_buffered,
+        dram_latency_cycles=s.dram.latency_cycles,
         noc={"filter": (s.noc.filter.type, s.noc.filter.bw_words),
              "ifmap": (s.noc.ifmap.type, s.noc.ifmap.bw_words),
              "ofmap": (s.noc.psum.type, s.noc.psum.bw_words)},

@@ -164,17 +164,19 @@ def fits(nest: LoopNest, arch: Architecture, m: Mapping) -> str | None:
     if m.spatial("rows") > arch.rows or m.spatial("cols") > arch.cols:
         return f"uses {m.spatial('rows')}x{m.spatial('cols')} PEs of a {arch.rows}x{arch.cols} array"
     ext = level_extents(m)
-    rf = {t: tile_words(nest, t, ext["rf"]) for t in TENSORS}
+    rf_copies = 2 if arch.rf_double_buffered else 1
+    glb_copies = 2 if arch.glb_double_buffered else 1
+    rf = {t: tile_words(nest, t, ext["rf"]) * rf_copies for t in TENSORS}
     if arch.rf_words is not None:
         for t in TENSORS:
             if rf[t] > arch.rf_words[t]:
-                return f"RF {t} tile of {rf[t]} words exceeds {arch.rf_words[t]}"
+                return f"RF {t} tile of {rf[t]} words (x{rf_copies} buffers) exceeds {arch.rf_words[t]}"
     ref = arch.word_bits["ifmap"]
     if arch.rf_words is None:
         used = sum(rf[t] * arch.word_bits[t] for t in TENSORS) / ref
         if used > arch.rf_shared_words:
             return f"RF tiles of {used:g} words exceed the shared {arch.rf_shared_words}"
-    glb_bits = sum(tile_words(nest, t, ext["glb"]) * arch.word_bits[t] for t in TENSORS)
+    glb_bits = glb_copies * sum(tile_words(nest, t, ext["glb"]) * arch.word_bits[t] for t in TENSORS)
     if glb_bits > arch.glb_words * ref:
         return f"GLB tiles of {glb_bits // ref} words exceed {arch.glb_words}"
     return None

@@ -50,12 +50,19 @@ class TileStats:
             over steps (parent reads under multicast).
         distinct: words each instance ever holds, summed over instances.
         max_tile: largest tile of one instance, in words (unclipped by padding).
+        first_pe, first_union: the first tile's share of pe_fills and union_fills.
+        per_loop: per outer loop j (same order as ``outer``), the totals over
+            all steps where loop j is the one that increments:
+            ``(steps, pe_fills, union_fills)``; steps = prod(f_l, l < j) * (f_j - 1).
     """
 
     pe_fills: int
     union_fills: int
     distinct: int
     max_tile: int
+    first_pe: int = 0
+    first_union: int = 0
+    per_loop: tuple = ()
 
 
 def coordinates(nest: LoopNest, tensor: str) -> list[tuple]:
@@ -118,6 +125,9 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple) -> TileStats:
     pe = _prod(x[0] for x in firsts) * nsp_irr
     un = _prod(x[2] for x in firsts)
 
+    first_pe, first_un = pe, un
+    per_loop = []
+    steps_before = 1
     irr_mult = 1
     seen = [0] * len(per_coord)  # relevant loops of each coordinate already passed
     for j, (d, f, _) in enumerate(outer):
@@ -142,6 +152,8 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple) -> TileStats:
                 seen[ci] += 1
         pe += mult * nsp_irr * (xa - xab)
         un += mult * (u - v)
+        per_loop.append((steps_before * (f - 1), mult * nsp_irr * (xa - xab), mult * (u - v)))
+        steps_before *= f
 
     distinct = nsp_irr
     for dims, kp, rel_loops, key_inner, key_sp in per_coord:
@@ -149,7 +161,8 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple) -> TileStats:
     max_tile = 1
     for dims, kp, _, key_inner, _ in per_coord:
         max_tile *= _pattern_size(kp, key_inner)
-    return TileStats(int(pe), int(un), int(distinct), int(max_tile))
+    return TileStats(int(pe), int(un), int(distinct), int(max_tile), int(first_pe), int(first_un),
+                     tuple((int(a), int(b), int(c)) for a, b, c in per_loop))
 
 
 def _prod(xs) -> int:

@@ -154,10 +154,12 @@ def _prod(xs) -> int:
 
 
 def _rf_fits(nest, arch, ext) -> bool:
-    words = {t: tile_words(nest, t, ext) for t in TENSORS}
+    k = 2 if arch.rf_double_buffered else 1
+    words = {t: k * tile_words(nest, t, ext) for t in TENSORS}
     if arch.rf_words is not None:
         return all(words[t] <= arch.rf_words[t] for t in TENSORS)
-    return sum(words.values()) <= arch.rf_shared_words
+    b = arch.word_bits
+    return sum(words[t] * b[t] for t in TENSORS) <= arch.rf_shared_words * b["ifmap"]
 
 
 def rf_candidates(nest, arch, df, rem: dict[str, int]) -> list[dict[str, int]]:
@@ -185,7 +187,7 @@ def _glb_fits(nest, arch, ext) -> bool:
     b = arch.word_bits
     bits = (tile_words(nest, "filter", ext) * b["filter"] + tile_words(nest, "ifmap", ext) * b["ifmap"]
             + tile_words(nest, "ofmap", ext) * b["ofmap"])
-    return bits <= arch.glb_words * b["ifmap"]
+    return bits * (2 if arch.glb_double_buffered else 1) <= arch.glb_words * b["ifmap"]
 
 
 def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_only: bool):

@@ -1,0 +1,446 @@
+"""Event simulator (simpy) of one mapped layer at tile and pass granularity.
+
+Processes and resources:
+
+* **DRAM channel** (one simpy Resource): a *loader* brings each GLB tile's
+  new words in (filters, ifmaps, psums fetched back) and a *writer* drains
+  the ofmap words that leave; both share the channel.  A transfer takes
+  ``latency + ceil(bytes / bandwidth)`` cycles.
+* **GLB tile slots** (a simpy Container of 1, or 2 when the GLB is
+  double-buffered): the loader needs a free slot; a slot frees once its tile
+  is computed and drained.  A single-buffered GLB therefore serialises load,
+  compute and drain; a double-buffered one hides the next load under compute.
+* **PE array** per tile, pass by pass: a *feeder* delivers each pass's new
+  operands over the NoC (per-tensor links, ``ceil(words / bw)``) limited by
+  the GLB read port; the array computes the pass (product of the RF factors,
+  one MAC per PE per cycle); a *collector* returns the psums that leave,
+  after spatial reduction, over the psum link, limited by the GLB write port.
+  With double-buffered RFs the feeder runs one pass ahead and the collector
+  one pass behind; otherwise the three take turns.  A tile boundary drains
+  this pipeline (fill and drain per tile).
+* **Systolic arrays** (ifmap NoC of type ``systolic``): consecutive passes
+  that keep the dataflow's stationary tensor form a fold, timed as
+  SCALE-Sim does (:mod:`accelsim.sim.systolic`): ``2*rows + cols + T - 2``
+  cycles for T streamed steps, or longer if the links cannot keep up.
+
+Stalls are charged from the PE array's point of view, by cause: ``fill``
+(waiting for the first tile), ``dram`` (waiting for a later tile),
+``noc`` / ``glb`` (waiting for operands or for psum collection, whichever
+link or port limited that transfer), ``pipeline`` (systolic skew), and
+``drain`` (after the last MAC, until the last psum reaches DRAM).
+compute + all stalls = total cycles.
+
+Steady-state shortcut: tiles of the same kind (same entering step type,
+same psum refetch pattern, same following step) have identical pass
+timelines, because a tile starts with an empty pass pipeline and the array
+side shares no resource with the DRAM side.  By default each kind's pass
+timeline is simulated once and reused for every tile of that kind (the
+tiles themselves are still events); ``exact=True`` simulates every pass of
+every tile.  Both give the same cycles (a test checks it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import simpy
+
+from ..arch.spec import Architecture
+from ..mapping.mapping import Mapping
+from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
+from .schedule import INPUTS, Schedule, build_schedule, odometer
+from .systolic import fold_cycles
+
+CAUSES = ("fill", "dram", "glb", "noc", "pipeline", "drain")
+RESOURCES = ("dram", "glb_read", "glb_write", "noc_filter", "noc_ifmap", "noc_ofmap", "pe_array")
+
+
+def _ceil(x: float) -> int:
+    i = int(x)
+    return i if i >= x - 1e-9 else i + 1
+
+
+@dataclass
+class Acc:
+    """What a stretch of simulation produced (cycles are integers, words may be fractional means)."""
+
+    compute: int = 0
+    stalls: dict = field(default_factory=lambda: {c: 0 for c in CAUSES})
+    busy: dict = field(default_factory=lambda: {r: 0 for r in RESOURCES})
+    type_counts: dict = field(default_factory=dict)  # pass type -> count
+    seen_counts: dict = field(default_factory=dict)  # pass type -> count of steps whose psums come back
+    events: int = 0
+    spans: list = field(default_factory=list)
+
+    def add(self, other: "Acc", times: int = 1, offset: int | None = None, keep_spans: bool = False) -> None:
+        self.compute += other.compute * times
+        for c in CAUSES:
+            self.stalls[c] += other.stalls[c] * times
+        for r in RESOURCES:
+            self.busy[r] += other.busy[r] * times
+        for k, v in other.type_counts.items():
+            self.type_counts[k] = self.type_counts.get(k, 0) + v * times
+        for k, v in other.seen_counts.items():
+            self.seen_counts[k] = self.seen_counts.get(k, 0) + v * times
+        self.events += other.events * times
+        if keep_spans and offset is not None:
+            self.spans.extend((tr, nm, s + offset, d) for tr, nm, s, d in other.spans)
+
+
+@dataclass
+class SimResult:
+    """Outcome of simulating one layer.
+
+    Attributes:
+        cycles: total cycles, from the first DRAM transfer to the last psum in DRAM.
+        compute_cycles: cycles the PE array spends on MACs.
+        stall_cycles: per cause (see module doc); compute + stalls = cycles.
+        busy_cycles: per resource, cycles it was transferring or computing.
+        moved: words the simulation moved, in the cost model's terms (for the
+            one-truth check): ``{"rf": {tensor: fills}, "glb": {tensor: reads},
+            "glb_updates": ofmap words, "dram": {tensor: reads}, "dram_updates": ofmap words}``.
+        events: simpy events processed; tiles, passes: how many of each the layer has.
+        exact: whether every pass was simulated.
+        wall_s: simulation wall time.
+        trace: spans ``(track, name, start, duration)`` if a trace was asked for.
+    """
+
+    cycles: int
+    compute_cycles: int
+    stall_cycles: dict
+    busy_cycles: dict
+    moved: dict
+    events: int
+    tiles: int
+    passes: int
+    exact: bool
+    wall_s: float
+    trace: list | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "cycles": self.cycles,
+            "compute_cycles": self.compute_cycles,
+            "stall_cycles_by_cause": dict(self.stall_cycles),
+            "busy_cycles_by_resource": dict(self.busy_cycles),
+            "events": self.events,
+            "tiles": self.tiles,
+            "passes": self.passes,
+            "exact": self.exact,
+            "wall_s": self.wall_s,
+        }
+
+
+class _Layer:
+    """Per-layer constants of the simulation."""
+
+    def __init__(self, nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | None):
+        self.arch = arch
+        self.s: Schedule = build_schedule(nest, arch, m)
+        ref = arch.word_bits["ifmap"]
+        self.w = {t: arch.word_bits[t] / ref for t in TENSORS}
+        self.bytes = {t: arch.word_bits[t] / 8 for t in TENSORS}
+        self.systolic = arch.noc["ifmap"][0] == "systolic"
+        self.stationary = stationary
+        self.glb_loops = self.s.loops[self.s.n_dram:]
+        self.glb_factors = [f for _, f in self.glb_loops]
+        self.irr = [d not in RELEVANT["ofmap"] for d, _ in self.s.loops]
+
+    # ---- pass list of one tile kind
+    def passes(self, kind):
+        """Pass records of a tile kind: (type, seen, deliver (cycles, cause, busy), compute, drain (...))."""
+        first_type, first_seen, next_type, dram_irr = kind
+        s, nd = self.s, self.s.n_dram
+        out = []
+        pending = []
+        for i, vals in odometer(self.glb_factors):
+            if i is None:
+                j, seen = first_type, first_seen
+            else:
+                j = nd + i
+                seen = self.irr[j] or dram_irr or any(self.irr[nd + l] and vals[l] > 0 for l in range(i))
+            tr = s.first_pass if j is None else s.pass_types[j]
+            pending.append((j, seen, tr))
+        for p, (j, seen, tr) in enumerate(pending):
+            if p + 1 < len(pending):
+                leave = pending[p + 1][2].psum_in
+            elif next_type is None:
+                leave = s.final_psum
+            else:
+                leave = s.pass_types[next_type].psum_in
+            out.append(self._pass_record(j, seen, tr, leave))
+        return out
+
+    def _pass_record(self, j, seen, tr, leave):
+        a, s = self.arch, self.s
+        refetch = tr.psum_in / s.rho if seen else 0.0
+        d_noc = {t: tr.parent[t] / a.noc[t][1] for t in INPUTS}
+        d_noc["ofmap"] = refetch / a.noc["ofmap"][1]
+        d_glb = (sum(tr.parent[t] * self.w[t] for t in INPUTS) + refetch * self.w["ofmap"]) / a.glb_read_bw
+        collected = leave / s.rho
+        c_noc = collected / a.noc["ofmap"][1]
+        c_glb = collected * self.w["ofmap"] / a.glb_write_bw
+        deliver = _ceil(max(max(d_noc.values()), d_glb))
+        drain = _ceil(max(c_noc, c_glb))
+        d_cause = "glb" if d_glb >= max(d_noc.values()) else "noc"
+        c_cause = "glb" if c_glb >= c_noc else "noc"
+        busy = {"glb_read": _ceil(d_glb), "glb_write": _ceil(c_glb), "noc_filter": _ceil(d_noc["filter"]),
+                "noc_ifmap": _ceil(d_noc["ifmap"]), "noc_ofmap": _ceil(d_noc["ofmap"] + c_noc)}
+        return (j, seen, deliver, d_cause, s.pass_compute, drain, c_cause, busy)
+
+    # ---- one tile's pass pipeline
+    def run_tile(self, env, recs, acc: Acc, trace: bool):
+        t0 = env.now
+        for rec in recs:
+            j, seen = rec[0], rec[1]
+            acc.type_counts[j] = acc.type_counts.get(j, 0) + 1
+            if seen:
+                acc.seen_counts[j] = acc.seen_counts.get(j, 0) + 1
+            for r, v in rec[7].items():
+                acc.busy[r] += v
+        if self.systolic:
+            yield from self._run_systolic(env, recs, acc, trace, t0)
+        elif self.arch.rf_double_buffered:
+            yield from self._run_pipelined(env, recs, acc, trace, t0)
+        else:
+            yield from self._run_sequential(env, recs, acc, trace, t0)
+
+    def _span(self, acc, trace, track, name, start, dur, t0):
+        if trace and dur > 0:
+            acc.spans.append((track, name, start - t0, dur))
+
+    def _run_sequential(self, env, recs, acc, trace, t0):
+        for p, (j, seen, dv, dc, cp, dr, cc, _) in enumerate(recs):
+            if dv:
+                self._span(acc, trace, "NoC in", f"pass {p} operands", env.now, dv, t0)
+                yield env.timeout(dv)
+                acc.stalls[dc] += dv
+            self._span(acc, trace, "PE array", f"pass {p}", env.now, cp, t0)
+            yield env.timeout(cp)
+            acc.compute += cp
+            acc.busy["pe_array"] += cp
+            if dr:
+                self._span(acc, trace, "NoC psum out", f"pass {p} psums", env.now, dr, t0)
+                yield env.timeout(dr)
+                acc.stalls[cc] += dr
+            acc.events += 3
+
+    def _run_pipelined(self, env, recs, acc, trace, t0):
+        inbox = simpy.Store(env, capacity=1)
+        outbox = simpy.Store(env, capacity=1)
+        done = env.event()
+
+        def feeder():
+            for p, rec in enumerate(recs):
+                if rec[2]:
+                    self._span(acc, trace, "NoC in", f"pass {p} operands", env.now, rec[2], t0)
+                    yield env.timeout(rec[2])
+                yield inbox.put(p)
+
+        def collector():
+            for p, rec in enumerate(recs):
+                yield outbox.get()
+                if rec[5]:
+                    self._span(acc, trace, "NoC psum out", f"pass {p} psums", env.now, rec[5], t0)
+                    yield env.timeout(rec[5])
+            done.succeed()
+
+        env.process(feeder())
+        env.process(collector())
+        for p, (j, seen, dv, dc, cp, dr, cc, _) in enumerate(recs):
+            w0 = env.now
+            yield inbox.get()
+            acc.stalls[dc] += env.now - w0
+            self._span(acc, trace, "PE array", f"pass {p}", env.now, cp, t0)
+            yield env.timeout(cp)
+            acc.compute += cp
+            acc.busy["pe_array"] += cp
+            w0 = env.now
+            yield outbox.put(p)
+            prev_cause = recs[p - 1][6] if p else cc
+            acc.stalls[prev_cause] += env.now - w0
+            acc.events += 6
+        w0 = env.now
+        yield done
+        acc.stalls[recs[-1][6]] += env.now - w0
+
+    def _run_systolic(self, env, recs, acc, trace, t0):
+        a = self.arch
+        rel = RELEVANT[self.stationary] if self.stationary else None
+        folds, cur = [], []
+        for rec in recs:
+            j = rec[0]
+            starts = not cur or rel is None or (j is not None and self.s.loops[j][0] in rel)
+            if starts and cur:
+                folds.append(cur)
+                cur = []
+            cur.append(rec)
+        if cur:
+            folds.append(cur)
+        for f, fold in enumerate(folds):
+            t = sum(r[4] for r in fold)
+            base = fold_cycles(a.rows, a.cols, t)
+            deliver = sum(r[2] for r in fold)
+            drain = sum(r[5] for r in fold)
+            dur = max(base, deliver, drain)
+            self._span(acc, trace, "PE array", f"fold {f} (T={t})", env.now, dur, t0)
+            yield env.timeout(dur)
+            acc.compute += t
+            acc.busy["pe_array"] += t
+            acc.stalls["pipeline"] += base - t
+            if dur > base:
+                acc.stalls[fold[0][3] if deliver >= drain else fold[0][6]] += dur - base
+            acc.events += 1
+
+
+def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | None = None,
+             exact: bool = False, trace: bool = False) -> SimResult:
+    """Simulate one mapped layer; see the module doc.
+
+    Args:
+        stationary: the dataflow's stationary tensor (defines systolic folds).
+        exact: simulate every pass of every tile instead of reusing the
+            timeline of each tile kind.
+        trace: keep spans for a trace file.
+    Returns:
+        :class:`SimResult`; cycles are integers.
+    """
+    w0 = time.perf_counter()
+    L = _Layer(nest, arch, m, stationary)
+    s = L.s
+    nd = s.n_dram
+    dram_factors = [f for _, f in s.loops[:nd]]
+    # tiles in order: (type, refetch?, any ofmap-irrelevant DRAM loop > 0)
+    tiles = []
+    for k, vals in odometer(dram_factors):
+        if k is None:
+            tiles.append((None, False, False))
+        else:
+            seen = L.irr[k] or any(L.irr[l] and vals[l] > 0 for l in range(k))
+            tiles.append((k, seen, any(L.irr[l] and vals[l] > 0 for l in range(nd))))
+    env = simpy.Environment()
+    chan = simpy.Resource(env, capacity=1)
+    slots = simpy.Container(env, capacity=2 if arch.glb_double_buffered else 1,
+                            init=2 if arch.glb_double_buffered else 1)
+    ready = [env.event() for _ in tiles]
+    to_write = simpy.Store(env)
+    acc = Acc()
+    kinds: dict = {}
+    bw = arch.dram_bw_bytes_per_cycle
+    lat = arch.dram_latency_cycles
+    moved_dram = {"filter": 0.0, "ifmap": 0.0, "ofmap": 0.0, "updates": 0.0}
+    finished = {}
+
+    def load_bytes(ti):
+        k, seen, _ = tiles[ti]
+        tr = s.first_tile if k is None else s.tile_types[k]
+        words = {t: tr.noc[t] for t in INPUTS}
+        words["ofmap"] = tr.psum_in if seen else 0.0
+        return words
+
+    def drain_words(ti):
+        return s.final_glb_psum if ti + 1 == len(tiles) else s.tile_types[tiles[ti + 1][0]].psum_in
+
+    def loader():
+        for ti in range(len(tiles)):
+            yield slots.get(1)
+            words = load_bytes(ti)
+            for t, v in words.items():
+                moved_dram[t] += v
+            nbytes = sum(v * L.bytes[t] for t, v in words.items())
+            with chan.request() as req:
+                yield req
+                dur = lat + _ceil(nbytes / bw) if nbytes > 0 else 0
+                if dur:
+                    if trace:
+                        acc.spans.append(("DRAM", f"load tile {ti}", env.now, dur))
+                    yield env.timeout(dur)
+                    acc.busy["dram"] += dur
+            acc.events += 3
+            ready[ti].succeed()
+
+    def writer():
+        for ti in range(len(tiles)):
+            yield to_write.get()
+            words = drain_words(ti)
+            moved_dram["updates"] += words
+            with chan.request() as req:
+                yield req
+                dur = lat + _ceil(words * L.bytes["ofmap"] / bw) if words > 0 else 0
+                if dur:
+                    if trace:
+                        acc.spans.append(("DRAM", f"drain tile {ti}", env.now, dur))
+                    yield env.timeout(dur)
+                    acc.busy["dram"] += dur
+            acc.events += 3
+            yield slots.put(1)
+        finished["end"] = env.now
+
+    def array():
+        for ti, (k, seen, dram_irr) in enumerate(tiles):
+            w = env.now
+            yield ready[ti]
+            acc.stalls["fill" if ti == 0 else "dram"] += env.now - w
+            nxt = tiles[ti + 1][0] if ti + 1 < len(tiles) else None
+            kind = (k, seen, nxt, dram_irr)
+            if exact:
+                yield from L.run_tile(env, L.passes(kind), acc, trace)
+            else:
+                if kind not in kinds:
+                    sub_env = simpy.Environment()
+                    sub = Acc()
+                    sub_env.process(L.run_tile(sub_env, L.passes(kind), sub, trace))
+                    sub_env.run()
+                    kinds[kind] = (int(sub_env.now), sub)
+                dur, sub = kinds[kind]
+                acc.add(sub, 1, offset=int(env.now), keep_spans=trace)
+                if dur:
+                    yield env.timeout(dur)
+                acc.events += 1
+            if trace:
+                acc.spans.append(("GLB tiles", f"tile {ti}", int(w), int(env.now - w)))
+            yield to_write.put(ti)
+        finished["array"] = env.now
+
+    env.process(loader())
+    env.process(writer())
+    env.process(array())
+    env.run()
+    end = int(finished["end"])
+    acc.stalls["drain"] += end - int(finished["array"])
+    moved = _moved(L, acc, moved_dram)
+    return SimResult(
+        cycles=end, compute_cycles=acc.compute, stall_cycles=acc.stalls, busy_cycles=acc.busy, moved=moved,
+        events=acc.events, tiles=len(tiles), passes=len(tiles) * s.passes_per_tile, exact=exact,
+        wall_s=time.perf_counter() - w0, trace=acc.spans if trace else None,
+    )
+
+
+def _moved(L: _Layer, acc: Acc, moved_dram: dict) -> dict:
+    """Words moved, from the step counts the simulation saw (exact integers when the counts are right)."""
+    s = L.s
+    rf_fills = {t: 0.0 for t in TENSORS}
+    glb_reads = {t: 0.0 for t in TENSORS}
+    glb_updates = 0.0
+    for j, n in acc.type_counts.items():
+        tr = s.first_pass if j is None else s.pass_types[j]
+        for t in INPUTS:
+            rf_fills[t] += tr.noc[t] * n
+            glb_reads[t] += tr.parent[t] * n
+        # psums that leave at this step's start = those entering (tiles never clip)
+        if j is not None:
+            glb_updates += tr.psum_in * n / s.rho
+    for j, n in acc.seen_counts.items():
+        tr = s.first_pass if j is None else s.pass_types[j]
+        glb_reads["ofmap"] += tr.psum_in * n / s.rho
+    rf_fills["ofmap"] = glb_reads["ofmap"]
+    glb_updates += s.final_psum / s.rho
+    r = lambda x: int(round(x))
+    return {
+        "rf_fills": {t: r(v) for t, v in rf_fills.items()},
+        "glb_reads": {t: r(v) for t, v in glb_reads.items()},
+        "glb_updates": r(glb_updates),
+        "dram_reads": {t: r(moved_dram[t]) for t in TENSORS},
+        "dram_updates": r(moved_dram["updates"]),
+    }
