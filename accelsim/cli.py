@@ -27,6 +27,7 @@ from .mapping.search import DEFAULT_BUDGET
 from .pipeline import run_network, select_layers
 from .report.build import build_report, to_csv
 from .report.table import render_table
+from .sim.trace import write_trace
 from .workload.network import load_workload
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -60,9 +61,10 @@ def _prepare(arch_file, workload_file, dataflow, mapping_file):
     return arch, workload, df, mappings
 
 
-def _run(arch, workload, df, objective, budget, layers, mappings, jobs, quiet=False):
+def _run(arch, workload, df, objective, budget, layers, mappings, jobs, exact=False, trace=False, quiet=False):
+    kw = dict(jobs=jobs, exact=exact, trace=trace)
     if quiet or not sys.stderr.isatty():
-        return run_network(arch, workload, df, objective, budget, layers, mappings, jobs=jobs)
+        return run_network(arch, workload, df, objective, budget, layers, mappings, **kw)
     with Progress(TextColumn("mapping {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err_console, transient=True) as prog:
         task = prog.add_task("", total=None)
@@ -70,7 +72,7 @@ def _run(arch, workload, df, objective, budget, layers, mappings, jobs, quiet=Fa
         def cb(done, total, name):
             prog.update(task, completed=done, total=total, description=name)
 
-        return run_network(arch, workload, df, objective, budget, layers, mappings, progress=cb, jobs=jobs)
+        return run_network(arch, workload, df, objective, budget, layers, mappings, progress=cb, **kw)
 
 
 @app.command()
@@ -88,11 +90,13 @@ def run(
     show_mapping: bool = typer.Option(False, "--show-mappings", help="also print every layer's loop nest"),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
                                        help="worker processes for the searches (default: all cores)"),
+    exact: bool = typer.Option(False, "--exact", help="simulate every pass (no steady-state reuse; same cycles)"),
+    trace: Optional[Path] = typer.Option(None, "--trace", help="folder for per-layer trace JSON (Perfetto)"),
 ) -> None:
     """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level."""
     try:
         a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping)
-        res = _run(a, w, df, objective.value, budget, layers, maps, jobs)
+        res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None)
     except InputError as e:
         _fail(e)
     report = build_report(res)
@@ -102,6 +106,14 @@ def run(
         (out / "layers.csv").write_text(to_csv(report))
     except OSError as e:
         _fail(InputError(f"cannot write the report: {e.strerror}", source=str(out), field="--out"))
+    if trace is not None:
+        try:
+            trace.mkdir(parents=True, exist_ok=True)
+            for i, lr in enumerate(res.layers, 1):
+                safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in lr.layer.name)
+                write_trace(trace / f"{i:03d}_{safe}.trace.json", lr.sim.trace, lr.layer.name, lr.sim.cycles)
+        except OSError as e:
+            _fail(InputError(f"cannot write traces: {e.strerror}", source=str(trace), field="--trace"))
     if fmt == Format.json:
         sys.stdout.write(json.dumps(report, indent=1) + "\n")
     elif fmt == Format.csv:

@@ -1,8 +1,9 @@
-"""Run a workload on an architecture: map every MAC layer, cost it, collect results.
+"""Run a workload on an architecture: map every MAC layer, cost it, simulate it.
 
 Data flows one way: workload + arch + dataflow -> mapping search (ranked by
-the cost model) -> counts, latency, energy -> :class:`NetworkResult`, which
-the report stage renders.  Identical layers (same loop nest) are searched
+the analytical cost model) -> counts, energy -> event simulation of the
+chosen mapping (cycles, stalls) -> :class:`NetworkResult`, which the report
+stage renders.  Identical layers (same loop nest) are searched
 once per run and the result reused (memoised on layer shape, arch, dataflow,
 objective and budget).
 """
@@ -20,6 +21,7 @@ from .errors import InputError
 from .mapping.dataflow import Dataflow
 from .mapping.fixed import LayerMappingSpec, build_fixed
 from .mapping.search import DEFAULT_BUDGET, SearchResult, evaluate, search
+from .sim.engine import SimResult, simulate
 from .workload.network import Layer, Workload
 
 
@@ -30,6 +32,7 @@ class LayerResult:
     layer: Layer
     result: SearchResult
     reused_from: str | None = None
+    sim: SimResult | None = None
 
 
 @dataclass
@@ -48,6 +51,7 @@ class NetworkResult:
     dataflow: Dataflow
     objective: str
     budget: int
+    exact: bool = False
     layers: list[LayerResult] = field(default_factory=list)
     unmapped: list[Layer] = field(default_factory=list)
     wall_seconds: float = 0.0
@@ -83,12 +87,14 @@ def select_layers(workload: Workload, selection: str | None) -> list[Layer]:
     return [l for i, l in enumerate(workload.layers) if i in picked]
 
 
-def _search_layer(nest, arch, dataflow, objective, budget, path, name) -> SearchResult:
+def _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, trace):
+    """Search one layer, then simulate the chosen mapping (runs in a worker process)."""
     try:
-        return search(nest, arch, dataflow, objective, budget)
+        sr = search(nest, arch, dataflow, objective, budget)
     except InputError as e:
         raise InputError(f"cannot be mapped on {arch.name}: {e.message}", source=path,
                          field=f"layer {name!r}") from None
+    return sr, simulate(nest, arch, sr.best.mapping, dataflow.stationary, exact=exact, trace=trace)
 
 
 def run_network(
@@ -101,6 +107,8 @@ def run_network(
     mappings: tuple[str, dict[str, LayerMappingSpec]] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     jobs: int | None = None,
+    exact: bool = False,
+    trace: bool = False,
 ) -> NetworkResult:
     """Map and cost every selected MAC layer.
 
@@ -110,13 +118,15 @@ def run_network(
         progress: called as ``progress(done, total, layer_name)``.
         jobs: worker processes for the searches of distinct layers (default:
             the machine's cores).  Results do not depend on it.
+        exact: simulate every pass (no steady-state reuse); same cycles, slower.
+        trace: keep each layer's simulation spans (``LayerResult.sim.trace``).
     Raises:
         InputError: bad selection, a mapping for an unknown or MAC-less layer,
             an invalid fixed mapping, or a layer that cannot be mapped.
     """
     t0 = time.perf_counter()
     layers = select_layers(workload, selection)
-    res = NetworkResult(arch, workload, dataflow, objective, budget)
+    res = NetworkResult(arch, workload, dataflow, objective, budget, exact)
     fixed = {}
     if mappings:
         src, specs = mappings
@@ -154,7 +164,8 @@ def run_network(
     if workers > 1:
         pool = ProcessPoolExecutor(max_workers=workers)
         try:
-            futs = {pool.submit(_search_layer, nest, arch, dataflow, objective, budget, workload.path, name): nest
+            futs = {pool.submit(_search_layer, nest, arch, dataflow, objective, budget, workload.path, name,
+                                exact, trace): nest
                     for nest, name in first_of.items()}
             for f in as_completed(futs):
                 results[futs[f]] = f.result()
@@ -163,14 +174,17 @@ def run_network(
             pool.shutdown(wait=True, cancel_futures=True)
     else:
         for nest, name in first_of.items():
-            results[nest] = _search_layer(nest, arch, dataflow, objective, budget, workload.path, name)
+            results[nest] = _search_layer(nest, arch, dataflow, objective, budget, workload.path, name, exact,
+                                          trace)
             tick(name)
     for layer in mac_layers:
         if layer.name in fixed_maps:
             ev = evaluate(layer.nest, arch, fixed_maps[layer.name], objective)
-            res.layers.append(LayerResult(layer, SearchResult(ev, 1, 1, True, objective, fixed=True)))
+            sim = simulate(layer.nest, arch, ev.mapping, dataflow.stationary, exact=exact, trace=trace)
+            res.layers.append(LayerResult(layer, SearchResult(ev, 1, 1, True, objective, fixed=True), sim=sim))
         else:
             first = first_of[layer.nest]
-            res.layers.append(LayerResult(layer, results[layer.nest], None if first == layer.name else first))
+            sr, sim = results[layer.nest]
+            res.layers.append(LayerResult(layer, sr, None if first == layer.name else first, sim))
     res.wall_seconds = time.perf_counter() - t0
     return res

@@ -16,6 +16,7 @@ words/cycle, DRAM in bytes/cycle or GB/s with the clock; energy in pJ)::
       psum: 24
       # shared: 512               # instead of the three above
       double_buffered: false      # ping-pong: prefetch the next pass's operands during compute
+      fifo: false                 # operand FIFOs before the RF: the same overlap, no capacity cost
       energy: {read_pj: 1.5, write_pj: 1.5}
     glb:
       words: 55296               # in words of the ifmap's width
@@ -76,6 +77,7 @@ class RFSpec(_Strict):
     psum: int | None = Field(default=None, ge=1)
     shared: int | None = Field(default=None, ge=1)
     double_buffered: bool = False
+    fifo: bool = False
     energy: EnergySpec = EnergySpec()
 
     @model_validator(mode="after")
@@ -166,6 +168,9 @@ class Architecture:
         glb_double_buffered, rf_double_buffered: a double-buffered (ping-pong)
             level prefetches the next tile while the current one is used, and
             its tiles must fit in half its capacity.
+        rf_fifo: the PEs have operand FIFOs in front of the RF (Eyeriss, JSSC
+            2017, sec. V), so the next pass's operands arrive while the current
+            pass computes, without taking RF capacity.
         dram_latency_cycles: fixed latency added to every DRAM transfer (burst).
         rf_words: per-operand RF capacity per PE, ``{"filter", "ifmap", "ofmap"}``
             in words, or ``None`` when the RF is shared (see ``rf_shared_words``).
@@ -194,6 +199,7 @@ class Architecture:
     glb_write_bw: float
     glb_double_buffered: bool
     rf_double_buffered: bool
+    rf_fifo: bool
     dram_latency_cycles: int
     noc: dict[str, tuple[str, float]]
     dram_bw_bytes_per_cycle: float
@@ -223,6 +229,7 @@ class Architecture:
             "glb": {"words": self.glb_words, "banks": self.glb_banks, "double_buffered": self.glb_double_buffered,
                     "read_bw_words_per_cycle": self.glb_read_bw, "write_bw_words_per_cycle": self.glb_write_bw},
             "rf_double_buffered": self.rf_double_buffered,
+            "rf_fifo": self.rf_fifo,
             "dram_latency_cycles": self.dram_latency_cycles,
             "noc": {t: {"type": k, "bw_words_per_cycle": bw} for t, (k, bw) in self.noc.items()},
             "dram_bw_bytes_per_cycle": self.dram_bw_bytes_per_cycle,
@@ -300,6 +307,7 @@ def build_arch(data, src: str = "<arch>") -> Architecture:
         glb_write_bw=s.glb.write_bw_words,
         glb_double_buffered=s.glb.double_buffered,
         rf_double_buffered=s.rf.double_buffered,
+        rf_fifo=s.rf.fifo,
         dram_latency_cycles=s.dram.latency_cycles,
         noc={"filter": (s.noc.filter.type, s.noc.filter.bw_words),
              "ifmap": (s.noc.ifmap.type, s.noc.ifmap.bw_words),

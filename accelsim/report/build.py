@@ -15,7 +15,7 @@ from ..cost.model import dram_bytes
 from ..energy.model import LEVEL_NAMES
 from ..pipeline import NetworkResult
 
-SCHEMA = "accelsim.report/1"
+SCHEMA = "accelsim.report/2"
 
 
 def layer_record(lr, arch) -> dict:
@@ -23,6 +23,10 @@ def layer_record(lr, arch) -> dict:
     ev = lr.result.best
     layer, nest = lr.layer, lr.layer.nest
     lat = ev.latency
+    sim = lr.sim
+    stalls = dict(sim.stall_cycles)
+    parts = {"compute": sim.compute_cycles, **stalls}
+    bound_by = max(parts, key=lambda k: (parts[k], k == "compute"))
     macs = nest.macs
     pes = arch.pes
     e = ev.energy
@@ -38,14 +42,20 @@ def layer_record(lr, arch) -> dict:
         "params": layer.params,
         "mapping": {**ev.mapping.to_dict(), "loop_nest": ev.mapping.to_text()},
         "search": {**lr.result.summary(), "reused_from": lr.reused_from},
-        "cycles": lat.cycles,
-        "compute_cycles": lat.compute_cycles,
-        "stall_cycles": lat.stall_cycles,
-        "bound_by": lat.bound_by,
-        "bound_cycles": lat.bounds,
+        "cycles": sim.cycles,
+        "compute_cycles": sim.compute_cycles,
+        "stall_cycles": sum(stalls.values()),
+        "stall_cycles_by_cause": stalls,
+        "bound_by": bound_by,
+        "busy_cycles_by_resource": dict(sim.busy_cycles),
+        "simulation": {"events": sim.events, "tiles": sim.tiles, "passes": sim.passes, "exact": sim.exact,
+                       "wall_s": sim.wall_s},
+        "model_cycles": lat.cycles,
+        "model_bound_by": lat.bound_by,
+        "model_bound_cycles": lat.bounds,
         "active_pes": ev.mapping.active_pes,
         "spatial_utilization": ev.mapping.active_pes / pes,
-        "utilization": macs / (pes * lat.cycles),
+        "utilization": macs / (pes * sim.cycles),
         "accesses_words": ev.counts.as_dict(),
         "dram_bytes": dram_bytes(arch, ev.counts),
         "energy_pj": e.total_pj,
@@ -63,6 +73,8 @@ def build_report(res: NetworkResult) -> dict:
     cycles = sum(l["cycles"] for l in layers)
     energy = sum(l["energy_pj"] for l in layers)
     by_level = {lv: sum(l["energy_by_level_pj"][lv] for l in layers) for lv in LEVEL_NAMES}
+    causes = list(layers[0]["stall_cycles_by_cause"]) if layers else []
+    stalls = {c: sum(l["stall_cycles_by_cause"][c] for l in layers) for c in causes}
     seconds = cycles / (arch.clock_mhz * 1e6)
     return {
         "schema": SCHEMA,
@@ -75,6 +87,7 @@ def build_report(res: NetworkResult) -> dict:
             "dataflow": res.dataflow.to_dict(),
             "objective": res.objective,
             "search_budget": res.budget,
+            "exact_simulation": res.exact,
             "mapping_file": res.mapping_file,
         },
         "layers": layers,
@@ -84,6 +97,8 @@ def build_report(res: NetworkResult) -> dict:
             "layers": len(layers),
             "macs": macs,
             "cycles": cycles,
+            "compute_cycles": sum(l["compute_cycles"] for l in layers),
+            "stall_cycles_by_cause": stalls,
             "latency_s": seconds,
             "utilization": macs / (arch.pes * cycles) if cycles else 0.0,
             "energy_pj": energy,
@@ -92,14 +107,18 @@ def build_report(res: NetworkResult) -> dict:
             "edp_pj_cycles": energy * cycles,
             "dram_bytes": sum(l["dram_bytes"] for l in layers),
             "mappings_evaluated": sum(l["search"]["evaluated"] for l in layers if not l["search"]["reused_from"]),
+            "sim_events": sum(l["simulation"]["events"] for l in layers if not l["search"]["reused_from"]),
             "wall_s": res.wall_seconds,
         },
     }
 
 
+STALL_CAUSES = ("fill", "dram", "glb", "noc", "pipeline", "drain")
+
 CSV_FIELDS = (
-    ["layer", "type", "shape", "macs", "cycles", "compute_cycles", "stall_cycles", "bound_by",
-     "active_pes", "utilization", "energy_pj", "pj_per_mac"]
+    ["layer", "type", "shape", "macs", "cycles", "compute_cycles", "stall_cycles"]
+    + [f"stall_{c}_cycles" for c in STALL_CAUSES]
+    + ["bound_by", "model_cycles", "active_pes", "utilization", "energy_pj", "pj_per_mac"]
     + [f"energy_{l}_pj" for l in LEVEL_NAMES]
     + ["dram_bytes", "mappings_evaluated", "search_exhaustive", "reused_from"]
 )
@@ -114,11 +133,13 @@ def to_csv(report: dict) -> str:
         row = {
             "layer": l["name"], "type": l["type"], "shape": l["shape_text"], "macs": l["macs"],
             "cycles": l["cycles"], "compute_cycles": l["compute_cycles"], "stall_cycles": l["stall_cycles"],
-            "bound_by": l["bound_by"], "active_pes": l["active_pes"], "utilization": f"{l['utilization']:.4f}",
+            "bound_by": l["bound_by"], "model_cycles": l["model_cycles"], "active_pes": l["active_pes"], "utilization": f"{l['utilization']:.4f}",
             "energy_pj": f"{l['energy_pj']:.1f}", "pj_per_mac": f"{l['pj_per_mac']:.3f}",
             "dram_bytes": l["dram_bytes"], "mappings_evaluated": l["search"]["evaluated"],
             "search_exhaustive": l["search"]["exhaustive"], "reused_from": l["search"]["reused_from"] or "",
         }
+        for c in STALL_CAUSES:
+            row[f"stall_{c}_cycles"] = l["stall_cycles_by_cause"][c]
         for lv in LEVEL_NAMES:
             row[f"energy_{lv}_pj"] = f"{l['energy_by_level_pj'][lv]:.1f}"
         w.writerow(row)

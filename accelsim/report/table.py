@@ -33,14 +33,16 @@ def render_table(report: dict, console: Console) -> None:
         title_justify="left",
     )
     for col, just in (("layer", "left"), ("type", "left"), ("MACs", "right"), ("cycles", "right"),
-                      ("bound by", "left"), ("util", "right"), ("energy µJ", "right"), ("pJ/MAC", "right")):
+                      ("stall %", "right"), ("bound by", "left"), ("util", "right"), ("energy µJ", "right"),
+                      ("pJ/MAC", "right")):
         t.add_column(col, justify=just, no_wrap=True)
     for lv in LEVEL_NAMES:
         t.add_column(f"{lv.upper() if lv != 'noc' else 'NoC'} %", justify="right")
     for l in report["layers"]:
         e = l["energy_pj"]
         t.add_row(
-            Text(l["name"]), _kind(l), _si(l["macs"]), _si(l["cycles"]), l["bound_by"],
+            Text(l["name"]), _kind(l), _si(l["macs"]), _si(l["cycles"]),
+            f"{100 * l['stall_cycles'] / l['cycles']:.0f}", l["bound_by"],
             f"{100 * l['utilization']:.1f}%", f"{e / 1e6:.2f}", f"{l['pj_per_mac']:.2f}",
             *[f"{100 * l['energy_by_level_pj'][lv] / e:.0f}" for lv in LEVEL_NAMES],
         )
@@ -48,7 +50,8 @@ def render_table(report: dict, console: Console) -> None:
     e = tot["energy_pj"]
     t.add_section()
     t.add_row(
-        "total", f"{tot['layers']}", _si(tot["macs"]), _si(tot["cycles"]), "",
+        "total", f"{tot['layers']}", _si(tot["macs"]), _si(tot["cycles"]),
+        f"{100 * (1 - tot['compute_cycles'] / tot['cycles']):.0f}" if tot["cycles"] else "", "",
         f"{100 * tot['utilization']:.1f}%", f"{e / 1e6:.2f}", f"{tot['pj_per_mac']:.2f}",
         *[f"{100 * tot['energy_by_level_pj'][lv] / e:.0f}" if e else "0" for lv in LEVEL_NAMES],
         style="bold",
@@ -61,6 +64,10 @@ def render_table(report: dict, console: Console) -> None:
         f"in {tot['wall_s']:.2f} s",
         markup=False,
     )
+    st = tot["stall_cycles_by_cause"]
+    if tot["cycles"]:
+        console.print("stalls: " + ", ".join(f"{c} {100 * v / tot['cycles']:.1f}%" for c, v in st.items())
+                      + f" of {tot['cycles']} cycles; {tot['sim_events']} events simulated", markup=False)
     if report["unmapped_layers"]:
         names = ", ".join(u["name"] for u in report["unmapped_layers"])
         console.print(f"not mapped (no MACs): {names}", markup=False)

@@ -15,13 +15,14 @@ Processes and resources:
   the GLB read port; the array computes the pass (product of the RF factors,
   one MAC per PE per cycle); a *collector* returns the psums that leave,
   after spatial reduction, over the psum link, limited by the GLB write port.
-  With double-buffered RFs the feeder runs one pass ahead and the collector
-  one pass behind; otherwise the three take turns.  A tile boundary drains
+  With double-buffered RFs or operand FIFOs the feeder runs one pass ahead
+  and the collector one pass behind; otherwise the three take turns.  A tile boundary drains
   this pipeline (fill and drain per tile).
 * **Systolic arrays** (ifmap NoC of type ``systolic``): consecutive passes
   that keep the dataflow's stationary tensor form a fold, timed as
   SCALE-Sim does (:mod:`accelsim.sim.systolic`): ``2*rows + cols + T - 2``
-  cycles for T streamed steps, or longer if the links cannot keep up.
+  cycles for T streamed steps (``rows + cols + T - 2`` output stationary),
+  or longer if the links cannot keep up.
 
 Stalls are charged from the PE array's point of view, by cause: ``fill``
 (waiting for the first tile), ``dram`` (waiting for a later tile),
@@ -201,7 +202,7 @@ class _Layer:
                 acc.busy[r] += v
         if self.systolic:
             yield from self._run_systolic(env, recs, acc, trace, t0)
-        elif self.arch.rf_double_buffered:
+        elif self.arch.rf_double_buffered or self.arch.rf_fifo:
             yield from self._run_pipelined(env, recs, acc, trace, t0)
         else:
             yield from self._run_sequential(env, recs, acc, trace, t0)
@@ -280,7 +281,7 @@ class _Layer:
             folds.append(cur)
         for f, fold in enumerate(folds):
             t = sum(r[4] for r in fold)
-            base = fold_cycles(a.rows, a.cols, t)
+            base = fold_cycles(a.rows, a.cols, t, self.stationary)
             deliver = sum(r[2] for r in fold)
             drain = sum(r[5] for r in fold)
             dur = max(base, deliver, drain)

@@ -1,36 +1,51 @@
-"""Systolic-array fold timing (SCALE-Sim's model).
+"""Systolic-array fold timing, exactly as SCALE-Sim 3.0.0 counts it.
 
-A fold is one mapping of the stationary operand onto the physical array
-(WS: a block of weights; OS: a block of outputs; IS: a block of ifmap
-windows).  SCALE-Sim (Samajdar et al., "A Systematic Methodology for
-Characterizing Scalability of DNN Accelerators using SCALE-Sim", ISPASS
-2020, section III-B; scalesim 3.0.0 ``compute/systolic_compute_ws.py``,
-``..._os.py``, ``..._is.py``, where each fold's demand matrix has
-2*Ra + Ca + T - 2 rows) charges every fold
+A fold is one placement of the stationary operand on the physical Ra x Ca
+array.  SCALE-Sim (Samajdar et al., ISPASS 2020; package scalesim 3.0.0)
+lowers a conv to a GEMM with NP = P*Q ofmap pixels, K = R*S*C window size
+and M filters, maps Sr onto the rows and Sc onto the columns, streams T
+steps per fold, and charges per fold:
 
-    2*Ra + Ca + T - 2 cycles
+=========  ====  ====  ====  =====================
+dataflow   Sr    Sc    T     cycles per fold
+=========  ====  ====  ====  =====================
+WS         K     M     NP    2*Ra + Ca + T - 2
+IS         K     NP    M     2*Ra + Ca + T - 2
+OS         NP    M     K     Ra + Ca + T - 2
+=========  ====  ====  ====  =====================
 
-on an Ra x Ca array, where T is the number of temporal steps of the fold
-(WS: ofmap pixels streamed; OS: window size R*S*C accumulated; IS: filters
-streamed): Ra cycles to load the stationary operand, T cycles of streaming,
-and Ra + Ca - 2 cycles of skew while the wavefront crosses the array.  The
-physical array size counts even when a fold uses only part of it.
+with ceil(Sr/Ra) * ceil(Sc/Ca) folds, the full array size counting even in a
+partly used fold.  Sources: scalesim 3.0.0 ``compute/systolic_compute_ws.py``
+lines 102-110 (dims, folds), 242-245 and 325 (Ra-row prefix, Ca-1 suffix,
+Ra-1 skew of the ifmap demand), 345 (filter fold Ra + Ra + Ca + T - 2);
+``systolic_compute_os.py`` 85-92, 264-294 (T + Ca - 1 rows, then Ra - 1 of
+skew); ``systolic_compute_is.py`` 86-93, 224-257.  WS/IS: Ra cycles load the
+stationary operand, T stream, Ra + Ca - 2 cross the skewed wavefront; OS
+accumulates in place and needs no load phase.
+
+SCALE-Sim's COMPUTE_REPORT "Total Cycles" is the index of the last cycle,
+i.e. (sum of fold cycles) - 1 when nothing stalls; accelsim reports the
+count, sum of fold cycles.  Checked against scalesim 3.0.0 runs on 252
+layer/array/dataflow cases (tests/test_systolic.py keeps a table of them).
 """
 
 from __future__ import annotations
 
 
-def fold_cycles(rows: int, cols: int, t: int) -> int:
-    """Cycles of one systolic fold on a rows x cols array streaming t steps (see module doc)."""
-    return 2 * rows + cols + t - 2
+def fold_cycles(rows: int, cols: int, t: int, stationary: str | None = "filter") -> int:
+    """Cycles of one fold on a rows x cols systolic array streaming t steps.
 
-
-def layer_compute_cycles(rows: int, cols: int, row_dim: int, col_dim: int, t: int) -> int:
-    """SCALE-Sim's compute cycles of a whole GEMM-shaped layer.
-
-    ``row_dim`` is folded over the array rows and ``col_dim`` over its
-    columns: folds = ceil(row_dim / rows) * ceil(col_dim / cols), each of
-    :func:`fold_cycles`.  WS: row_dim = R*S*C, col_dim = M, t = P*Q*N.
+    ``stationary`` is the dataflow's stationary tensor: ``ofmap`` (OS) has
+    no load phase; ``filter`` (WS), ``ifmap`` (IS) and None load first.
     """
-    folds = -(-row_dim // rows) * -(-col_dim // cols)
-    return folds * fold_cycles(rows, cols, t)
+    load = 0 if stationary == "ofmap" else rows
+    return load + rows + cols + t - 2
+
+
+def layer_compute_cycles(rows: int, cols: int, sr: int, sc: int, t: int, stationary: str | None = "filter") -> int:
+    """SCALE-Sim's compute cycles (as a count) of a GEMM-shaped layer: folds x fold cycles.
+
+    ``sr`` is folded over the rows and ``sc`` over the columns (see the table in the module doc).
+    """
+    folds = -(-sr // rows) * -(-sc // cols)
+    return folds * fold_cycles(rows, cols, t, stationary)
