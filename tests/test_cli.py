@@ -184,11 +184,12 @@ def test_objective_cycles_vs_energy(tmp_path):
         reps[obj] = load_report(out)
         assert reps[obj]["inputs"]["objective"] == obj
     cyc, en = reps["cycles"], reps["energy"]
-    assert cyc["totals"]["cycles"] <= en["totals"]["cycles"]
+    # the mapper ranks with the analytical model (DESIGN.md), so its cycles are what it minimises
+    assert sum(l["model_cycles"] for l in cyc["layers"]) <= sum(l["model_cycles"] for l in en["layers"])
     assert en["totals"]["energy_pj"] <= cyc["totals"]["energy_pj"] * (1 + 1e-12)
     for a, b in zip(cyc["layers"], en["layers"], strict=True):
         assert a["name"] == b["name"]
-        assert a["cycles"] <= b["cycles"], a["name"]
+        assert a["model_cycles"] <= b["model_cycles"], a["name"]
         assert b["energy_pj"] <= a["energy_pj"] * (1 + 1e-12), a["name"]
 
 
@@ -256,7 +257,7 @@ def test_fixed_mapping_is_used(tmp_path):
 
 
 def test_two_runs_give_identical_reports(tmp_path):
-    """Same command twice (separate processes, different hash seeds): same report apart from wall_s."""
+    """Same command twice (separate processes, different hash seeds): same report apart from wall times."""
     reports, csvs = [], []
     for i, seed in enumerate(("1", "2")):
         out = tmp_path / f"out{i}"
@@ -268,6 +269,8 @@ def test_two_runs_give_identical_reports(tmp_path):
         rep = load_report(out)
         assert rep["totals"]["wall_s"] >= 0
         del rep["totals"]["wall_s"]
+        for layer in rep["layers"]:
+            del layer["simulation"]["wall_s"]
         reports.append(rep)
         csvs.append((out / "layers.csv").read_text())
     assert reports[0] == reports[1]
