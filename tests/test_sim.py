@@ -1,0 +1,178 @@
+"""Event simulator: one truth about traffic, exact == steady-state reuse, closed-form timing cases."""
+
+import json
+import math
+import random
+
+import pytest
+
+from accelsim.arch import build_arch
+from accelsim.cost import access_counts, dram_bytes
+from accelsim.mapping import load_dataflow, make_mapping, stationary_order
+from accelsim.mapping.search import search
+from accelsim.sim import simulate
+from accelsim.workload import LoopNest
+from helpers import SMALL_LAYERS, TINY_ARCH, small_nest, tiny_arch
+from test_mapping_oracles import _random_mapping
+
+DATAFLOWS = ["ws", "os", "is", "rs", "nlr"]
+
+
+def _moved_as_counts(c):
+    lv = c.levels
+    return {
+        "rf_fills": {t: lv["rf"][t].fills for t in lv["rf"]},
+        "glb_reads": {t: lv["glb"][t].reads for t in lv["glb"]},
+        "glb_updates": lv["glb"]["ofmap"].updates,
+        "dram_reads": {t: lv["dram"][t].reads for t in lv["dram"]},
+        "dram_updates": lv["dram"]["ofmap"].updates,
+    }
+
+
+@pytest.mark.parametrize("df", DATAFLOWS)
+@pytest.mark.parametrize("variant", ["plain", "fifo", "double"])
+@pytest.mark.parametrize("entry", SMALL_LAYERS, ids=[e[0] for e in SMALL_LAYERS])
+def test_moved_equals_cost_model_and_exact_equals_shortcut(entry, variant, df):
+    over = {}
+    if variant == "fifo":
+        over["rf"] = {**TINY_ARCH["rf"], "fifo": True}
+    if variant == "double":
+        over["glb"] = {**TINY_ARCH["glb"], "words": 192, "double_buffered": True}
+    arch = tiny_arch(**over)
+    nest = small_nest(entry)
+    flow = load_dataflow(df)
+    ev = search(nest, arch, flow, budget=80).best
+    fast = simulate(nest, arch, ev.mapping, flow.stationary)
+    exact = simulate(nest, arch, ev.mapping, flow.stationary, exact=True)
+    assert fast.moved == _moved_as_counts(ev.counts) == exact.moved
+    assert fast.cycles == exact.cycles
+    assert fast.stall_cycles == exact.stall_cycles and fast.busy_cycles == exact.busy_cycles
+    for s in (fast, exact):
+        assert s.compute_cycles + sum(s.stall_cycles.values()) == s.cycles
+        assert s.compute_cycles == ev.mapping.temporal_steps
+        assert s.cycles >= math.ceil(nest.macs / ev.mapping.active_pes)
+        assert s.cycles >= dram_bytes(arch, ev.counts) / arch.dram_bw_bytes_per_cycle
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_moved_equals_cost_model_for_random_mappings(seed):
+    rng = random.Random(100 + seed)
+    arch = build_arch({**TINY_ARCH, "pe_array": {"rows": 64, "cols": 64}, "rf": {"shared": 10_000},
+                       "glb": {"words": 1 << 20, "read_bw_words": 4, "write_bw_words": 4}}, "big.yaml")
+    done = 0
+    while done < 15:
+        dims = dict(N=rng.choice([1, 2]), G=rng.choice([1, 2]), M=rng.choice([1, 2, 4]), C=rng.choice([1, 2, 3]),
+                    P=rng.choice([1, 2, 4, 6]), Q=rng.choice([1, 2, 4]), R=rng.choice([1, 3]), S=rng.choice([1, 3]))
+        st, pad = rng.choice([1, 2]), rng.choice([0, 1])
+        h, w = (dims["P"] - 1) * st + dims["R"] - 2 * pad, (dims["Q"] - 1) * st + dims["S"] - 2 * pad
+        if h < 1 or w < 1:
+            continue
+        nest = LoopNest(dims=dims, H=h, W=w, stride=(st, st), padding=(pad,) * 4)
+        m = _random_mapping(rng, nest)
+        stat = rng.choice(["filter", "ifmap", "ofmap", None])
+        fast = simulate(nest, arch, m, stat)
+        exact = simulate(nest, arch, m, stat, exact=True)
+        assert fast.moved == _moved_as_counts(access_counts(nest, m)) == exact.moved
+        assert fast.cycles == exact.cycles
+        done += 1
+
+
+# ---------------------------------------------------------------- closed-form cases
+
+NEST = LoopNest(dims=dict(N=1, G=1, M=8, C=8, P=8, Q=8, R=3, S=3), H=8, W=8, padding=(1, 1, 1, 1))
+
+
+def _arch(dram_bw, glb_double=False, fifo=True, noc_bw=1 << 16):
+    return build_arch({
+        "name": "closed", "clock_mhz": 100, "default_dataflow": "ws", "word_bits": 16,
+        "pe_array": {"rows": 4, "cols": 4},
+        "rf": {"shared": 4096, "fifo": fifo},
+        "glb": {"words": 1 << 20, "read_bw_words": noc_bw, "write_bw_words": noc_bw, "double_buffered": glb_double},
+        "noc": {t: {"bw_words": noc_bw} for t in ("filter", "ifmap", "psum")},
+        "dram": {"bw_bytes_per_cycle": dram_bw},
+    }, "closed.yaml")
+
+
+def _mapping(dram_p=1):
+    return make_mapping({"rows": {"C": 4}, "cols": {"M": 4}, "rf": {"R": 3, "S": 3},
+                         "glb": {"C": 2, "M": 2, "P": 8 // dram_p, "Q": 8}, "dram": {"P": dram_p}},
+                        {"glb": stationary_order("filter"), "dram": ("P",)})
+
+
+def test_compute_bound_layer_is_compute_plus_fill_and_drain():
+    arch, m = _arch(16), _mapping()
+    sim = simulate(NEST, arch, m, "filter")
+    compute = 2 * 2 * 8 * 8 * 3 * 3  # temporal steps: C2 M2 P8 Q8 R3 S3
+    fill = math.ceil((8 * 8 * 9 + 8 * 8 * 8) * 2 / 16)  # whole filter + ifmap, 16-bit words, 16 B/cycle
+    drain = math.ceil(8 * 8 * 8 * 2 / 16)  # whole ofmap
+    assert sim.compute_cycles == compute
+    assert sim.stall_cycles["fill"] == fill and sim.stall_cycles["drain"] == drain
+    # the pass pipeline adds one cycle to deliver the first operands and one to collect the last psums
+    assert sim.stall_cycles["noc"] + sim.stall_cycles["glb"] == 2
+    assert sim.cycles == compute + fill + drain + 2
+
+
+def test_dram_bound_layer_takes_traffic_over_bandwidth_within_one_tile():
+    arch, m = _arch(0.25, glb_double=True), _mapping(dram_p=8)
+    sim = simulate(NEST, arch, m, "filter")
+    traffic = dram_bytes(arch, access_counts(NEST, m)) / arch.dram_bw_bytes_per_cycle
+    tile_compute = m.temporal_steps // 8
+    assert sim.stall_cycles["dram"] + sim.stall_cycles["fill"] > sim.compute_cycles  # DRAM-bound
+    assert traffic <= sim.cycles <= traffic + tile_compute + 2
+
+
+def test_halving_dram_bandwidth_doubles_a_dram_bound_layer():
+    m = _mapping(dram_p=8)
+    a = simulate(NEST, _arch(0.5, glb_double=True), m, "filter").cycles
+    b = simulate(NEST, _arch(0.25, glb_double=True), m, "filter").cycles
+    assert abs(b / a - 2) <= 0.05 * 2
+
+
+def test_double_buffering_hides_transfers_only_when_compute_dominates():
+    m = _mapping(dram_p=8)
+    single = simulate(NEST, _arch(8, glb_double=False), m, "filter")
+    double = simulate(NEST, _arch(8, glb_double=True), m, "filter")
+    assert single.stall_cycles["dram"] > 0
+    assert double.stall_cycles["dram"] == 0  # every later tile was loaded during the previous one's compute
+    assert double.cycles < single.cycles
+    slow_single = simulate(NEST, _arch(0.25, glb_double=False), m, "filter")
+    slow_double = simulate(NEST, _arch(0.25, glb_double=True), m, "filter")
+    traffic = dram_bytes(_arch(0.25), access_counts(NEST, m)) / 0.25
+    assert slow_double.stall_cycles["dram"] > 0  # transfers outlast compute: nothing to hide them behind
+    assert slow_double.cycles >= traffic and slow_single.cycles >= traffic
+    # overlap can only save the array's own time (compute and its pass pipeline), which the transfers now cover
+    d = slow_double
+    assert slow_single.cycles - d.cycles <= d.compute_cycles + d.stall_cycles["noc"] + d.stall_cycles["glb"]
+
+
+def test_rf_fifo_overlaps_operand_delivery_with_compute():
+    m = _mapping()
+    narrow = dict(noc_bw=1)
+    plain = simulate(NEST, _arch(16, fifo=False, **narrow), m, "filter")
+    fifo = simulate(NEST, _arch(16, fifo=True, **narrow), m, "filter")
+    assert fifo.cycles < plain.cycles
+    assert plain.compute_cycles == fifo.compute_cycles
+
+
+def test_trace_spans_are_consistent_with_cycles(tmp_path):
+    from typer.testing import CliRunner
+
+    from accelsim.cli import app
+
+    r = CliRunner().invoke(app, ["run", "eyeriss.yaml", "mobilenet.yaml", "--layers", "conv1,conv2_dw",
+                                 "--budget", "60", "--out", str(tmp_path / "o"), "--trace", str(tmp_path / "t"),
+                                 "--format", "json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads((tmp_path / "o" / "report.json").read_text())
+    files = sorted((tmp_path / "t").glob("*.trace.json"))
+    assert [f.name for f in files] == ["001_conv1.trace.json", "002_conv2_dw.trace.json"]
+    for f, layer in zip(files, rep["layers"]):
+        doc = json.loads(f.read_text())
+        spans = [e for e in doc["traceEvents"] if e["ph"] == "X"]
+        assert spans and doc["otherData"]["cycles"] == layer["cycles"]
+        assert max(e["ts"] + e["dur"] for e in spans) == layer["cycles"]
+        assert min(e["ts"] for e in spans) >= 0
+        pe = sum(e["dur"] for e in spans if e["cat"] == "PE array")
+        assert pe == layer["compute_cycles"]
+        dram = sum(e["dur"] for e in spans if e["cat"] == "DRAM")
+        assert dram == layer["busy_cycles_by_resource"]["dram"]
