@@ -74,7 +74,8 @@ class Acc:
     events: int = 0
     spans: list = field(default_factory=list)
 
-    def add(self, other: "Acc", times: int = 1, offset: int | None = None, keep_spans: bool = False) -> None:
+    def add(self, other: "Acc", times: int = 1, offset: int | None = None, keep_spans: bool = False,
+            events: bool = True) -> None:
         self.compute += other.compute * times
         for c in CAUSES:
             self.stalls[c] += other.stalls[c] * times
@@ -84,7 +85,8 @@ class Acc:
             self.type_counts[k] = self.type_counts.get(k, 0) + v * times
         for k, v in other.seen_counts.items():
             self.seen_counts[k] = self.seen_counts.get(k, 0) + v * times
-        self.events += other.events * times
+        if events:
+            self.events += other.events * times
         if keep_spans and offset is not None:
             self.spans.extend((tr, nm, s + offset, d) for tr, nm, s, d in other.spans)
 
@@ -101,7 +103,8 @@ class SimResult:
         moved: words the simulation moved, in the cost model's terms (for the
             one-truth check): ``{"rf": {tensor: fills}, "glb": {tensor: reads},
             "glb_updates": ofmap words, "dram": {tensor: reads}, "dram_updates": ofmap words}``.
-        events: simpy events processed; tiles, passes: how many of each the layer has.
+        events: simulation events processed (a reused tile kind counts once);
+            tiles, passes: how many of each the layer has.
         exact: whether every pass was simulated.
         wall_s: simulation wall time.
         trace: spans ``(track, name, start, duration)`` if a trace was asked for.
@@ -394,8 +397,9 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
                     sub_env.process(L.run_tile(sub_env, L.passes(kind), sub, trace))
                     sub_env.run()
                     kinds[kind] = (int(sub_env.now), sub)
+                    acc.events += sub.events  # simulated once; reused tiles add no events
                 dur, sub = kinds[kind]
-                acc.add(sub, 1, offset=int(env.now), keep_spans=trace)
+                acc.add(sub, 1, offset=int(env.now), keep_spans=trace, events=False)
                 if dur:
                     yield env.timeout(dur)
                 acc.events += 1
