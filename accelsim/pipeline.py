@@ -168,10 +168,16 @@ def run_network(
                                 exact, trace): nest
                     for nest, name in first_of.items()}
             for f in as_completed(futs):
-                results[futs[f]] = f.result()
+                try:
+                    results[futs[f]] = f.result()
+                except InputError as e:  # reported below for the first failing layer in file order
+                    results[futs[f]] = e
                 tick(first_of[futs[f]])
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        for nest in first_of:
+            if isinstance(results[nest], InputError):
+                raise results[nest]
     else:
         for nest, name in first_of.items():
             results[nest] = _search_layer(nest, arch, dataflow, objective, budget, workload.path, name, exact,
