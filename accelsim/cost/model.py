@@ -82,11 +82,16 @@ class AccessCounts:
         macs: multiply-accumulates (including those on padding zeros).
         levels: ``{storage level: {tensor: LevelCounts}}`` for rf, glb, dram.
         noc: ``{tensor: NocCounts}``.
+        first_tile_words: words of each tensor DRAM must deliver before the
+            first pass can start (the first GLB tile).
+        last_drain_words: ofmap words written to DRAM after the last pass.
     """
 
     macs: int
     levels: dict[str, dict[str, LevelCounts]] = field(default_factory=dict)
     noc: dict[str, NocCounts] = field(default_factory=dict)
+    first_tile_words: dict[str, int] = field(default_factory=dict)
+    last_drain_words: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -98,12 +103,15 @@ class AccessCounts:
 
 @dataclass
 class Latency:
-    """First latency model (replaced by the event simulator in a later stage).
+    """Analytical latency, used by the mapper to rank candidates (the event simulator times the chosen one).
 
-    cycles = max(compute, DRAM, GLB read, GLB write, NoC per tensor), each a
+    array = max(compute, GLB read, GLB write, NoC per tensor), each a
     whole-layer bound: compute = temporal steps (one MAC per PE per cycle),
-    the others = words (bytes for DRAM) moved / bandwidth, rounded up.
-    ``stall_cycles`` = cycles - compute, attributed to ``bound_by``.
+    the others = words moved / bandwidth, rounded up.  DRAM = bytes / bandwidth.
+    A double-buffered GLB overlaps DRAM with the array except for the first
+    tile's load and the last tile's drain: cycles = max(array, DRAM) + fill +
+    drain.  A single-buffered GLB serialises them: cycles = array + DRAM.
+    ``bound_by`` names the largest bound.
     """
 
     cycles: int
@@ -250,6 +258,9 @@ def access_counts(nest: LoopNest, m: Mapping, noc_types: dict[str, str] | None =
             noc.words = e + refetch
             noc.transfers = e // rho + refetch
             noc.reduction_adds = e - e // rho
+        counts.first_tile_words[t] = glb_st.first_pe if t != "ofmap" else 0
+        if t == "ofmap":
+            counts.last_drain_words = tile_words(nest, "ofmap", ext["glb"])
         counts.levels["rf"][t] = rf
         counts.levels["glb"][t] = glb
         counts.levels["dram"][t] = dram
@@ -258,7 +269,7 @@ def access_counts(nest: LoopNest, m: Mapping, noc_types: dict[str, str] | None =
 
 
 def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts) -> Latency:
-    """First latency model; see :class:`Latency`.  Cycles are integers.
+    """Analytical latency; see :class:`Latency`.  Cycles are integers.
 
     GLB bandwidth is in words of the ifmap's width (a 32-bit psum takes four
     8-bit port slots); each NoC link's bandwidth is in words of its own tensor.
@@ -280,7 +291,15 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
     for t in TENSORS:
         bounds[f"noc_{t}"] = _ceil(counts.noc[t].transfers / arch.noc[t][1])
     bound_by = max(bounds, key=lambda k: (bounds[k], k == "compute"))
-    return Latency(cycles=bounds[bound_by], compute_cycles=compute, bounds=bounds, bound_by=bound_by)
+    array = max(v for k, v in bounds.items() if k != "dram")
+    bw = arch.dram_bw_bytes_per_cycle
+    if arch.glb_double_buffered:
+        fill = _ceil(sum(counts.first_tile_words[t] * bits[t] / 8 for t in TENSORS) / bw)
+        drain = _ceil(counts.last_drain_words * bits["ofmap"] / 8 / bw)
+        cycles = max(array, bounds["dram"]) + fill + drain
+    else:
+        cycles = array + bounds["dram"]
+    return Latency(cycles=cycles, compute_cycles=compute, bounds=bounds, bound_by=bound_by)
 
 
 def dram_bytes(arch: Architecture, counts: AccessCounts) -> int:

@@ -257,31 +257,27 @@ def _coord_sums(dims, kp, rel_loops, inner, spatial, situation):
     pairs = np.stack([shift_a, shift_b], axis=1)
     uniq, counts = np.unique(pairs, axis=0, return_counts=True)
     xa = xab = u = v = 0
-    width = size
-    for (sa, sb), cnt in zip(uniq.tolist(), counts.tolist()):
-        in_a = _membership(pattern, sig + sa, width)
+    block = max(1, 2_000_000 // max(1, len(sig) * size))  # bound the boolean cube's memory
+    for lo in range(0, len(uniq), block):
+        sa, sb, cnt = uniq[lo:lo + block, 0], uniq[lo:lo + block, 1], counts[lo:lo + block]
+        in_a = _membership(pattern, sa[:, None] + sig[None, :], size)
+        xa += int((in_a.sum(axis=(1, 2)) * cnt).sum())
+        any_a = in_a.any(axis=1)
+        u += int((any_a.sum(axis=1) * cnt).sum())
         if first:
-            xa += cnt * int(in_a.sum())
-            u += cnt * int(in_a.any(0).sum())
             continue
-        in_b = _membership(pattern, sig + sb, width)
-        both = in_a & in_b
-        any_a = in_a.any(0)
-        xa += cnt * int(in_a.sum())
-        xab += cnt * int(both.sum())
-        u += cnt * int(any_a.sum())
-        v += cnt * int((any_a & ~(in_a & ~in_b).any(0)).sum())
+        in_b = _membership(pattern, sb[:, None] + sig[None, :], size)
+        xab += int(((in_a & in_b).sum(axis=(1, 2)) * cnt).sum())
+        v += int(((any_a & ~(in_a & ~in_b).any(axis=1)).sum(axis=1) * cnt).sum())
     return (xa, xab, u, v)
 
 
 def _membership(pattern: np.ndarray, shifts: np.ndarray, width: int) -> np.ndarray:
-    """Boolean [instances, width]: which coordinate values each instance's tile holds."""
-    vals = shifts[:, None] + pattern[None, :]
-    m = np.zeros((len(shifts), width), dtype=bool)
-    ok = (vals >= 0) & (vals < width)
-    rows = np.broadcast_to(np.arange(len(shifts))[:, None], vals.shape)
-    m[rows[ok], vals[ok]] = True
-    return m
+    """Boolean [..., width]: which coordinate values the tile at each shift holds (clipped to [0, width))."""
+    vals = shifts[..., None] + pattern
+    m = np.zeros(shifts.shape + (width + 1,), dtype=bool)
+    np.put_along_axis(m, np.where((vals >= 0) & (vals < width), vals, width), True, axis=-1)
+    return m[..., :width]
 
 
 @lru_cache(maxsize=None)

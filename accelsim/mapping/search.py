@@ -19,7 +19,10 @@ rank low; the best-utilised (within 10 % of the best, at most
 ``SPATIAL_KEEP`` - 2) and the best by probe score are kept (``SPATIAL_KEEP``
 in all),
 with only Pareto-maximal GLB tiles (no dim's GLB factor can grow and still
-fit); if that is still too many, an evenly strided subset in a fixed
+fit) and, for a double-buffered GLB, their one-step shrinks (one dim's
+factor down to its next divisor, so a layer that fits whole can still be
+split into tiles whose transfers overlap compute); if
+that is still too many, an evenly strided subset in a fixed
 enumeration order fills the rest of the budget.  The search therefore always
 terminates, is deterministic (ties break on the mapping's factors), and
 reports how many mappings it evaluated.
@@ -234,6 +237,28 @@ def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_o
         yield from rec(0, {})
 
 
+def _glb_candidates(nest, arch, inner, rem, maximal_only):
+    """GLB splits to enumerate: all of them, or the Pareto-maximal ones (each followed by its
+    one-step shrinks when the GLB is double-buffered).
+
+    A shrink lowers one dim's GLB factor to its next smaller divisor, so a
+    layer that fits the GLB whole can still be split into a few tiles whose
+    DRAM transfers overlap compute (a double-buffered GLB) at the price of
+    some refetches.
+    """
+    if not maximal_only or not arch.glb_double_buffered:
+        yield from glb_splits(nest, arch, inner, rem, maximal_only)
+        return
+    seen = set()
+    for glb in glb_splits(nest, arch, inner, rem, True):
+        for cand in [glb] + [{**glb, d: divisors(rem[d])[divisors(rem[d]).index(f) - 1]}
+                             for d, f in sorted(glb.items()) if f > 1]:
+            key = tuple(sorted(cand.items()))
+            if key not in seen:
+                seen.add(key)
+                yield cand
+
+
 def _orders(df: Dataflow) -> list[dict[str, tuple[str, ...]]]:
     fams = [stationary_order(t) for t in TENSORS]
     glb = [stationary_order(df.stationary)] if df.stationary else fams
@@ -250,7 +275,7 @@ def _enumerate(nest, arch, df, spatial, maximal_only, cap):
         for rf in rf_candidates(nest, arch, df, rem):
             rem2 = {d: rem[d] // rf.get(d, 1) for d in DIMS}
             inner = {d: rows.get(d, 1) * cols.get(d, 1) * rf.get(d, 1) for d in DIMS}
-            for glb in glb_splits(nest, arch, inner, rem2, maximal_only):
+            for glb in _glb_candidates(nest, arch, inner, rem2, maximal_only):
                 for od in orders:
                     n += 1
                     if n > cap:

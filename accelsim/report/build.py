@@ -49,7 +49,7 @@ def layer_record(lr, arch) -> dict:
         "bound_by": bound_by,
         "busy_cycles_by_resource": dict(sim.busy_cycles),
         "simulation": {"events": sim.events, "tiles": sim.tiles, "passes": sim.passes, "exact": sim.exact,
-                       "wall_s": sim.wall_s},
+                       "wall_s": sim.wall_s, "moved_words": sim.moved},
         "model_cycles": lat.cycles,
         "model_bound_by": lat.bound_by,
         "model_bound_cycles": lat.bounds,

@@ -43,6 +43,7 @@ every tile.  Both give the same cycles (a test checks it).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import simpy
@@ -150,6 +151,7 @@ class _Layer:
         self.glb_loops = self.s.loops[self.s.n_dram:]
         self.glb_factors = [f for _, f in self.glb_loops]
         self.irr = [d not in RELEVANT["ofmap"] for d, _ in self.s.loops]
+        self._records: dict = {}
 
     # ---- pass list of one tile kind
     def passes(self, kind):
@@ -173,7 +175,11 @@ class _Layer:
                 leave = s.final_psum
             else:
                 leave = s.pass_types[next_type].psum_in
-            out.append(self._pass_record(j, seen, tr, leave))
+            key = (j, seen, leave)
+            rec = self._records.get(key)
+            if rec is None:
+                rec = self._records[key] = self._pass_record(j, seen, tr, leave)
+            out.append(rec)
         return out
 
     def _pass_record(self, j, seen, tr, leave):
@@ -189,20 +195,20 @@ class _Layer:
         drain = _ceil(max(c_noc, c_glb))
         d_cause = "glb" if d_glb >= max(d_noc.values()) else "noc"
         c_cause = "glb" if c_glb >= c_noc else "noc"
-        busy = {"glb_read": _ceil(d_glb), "glb_write": _ceil(c_glb), "noc_filter": _ceil(d_noc["filter"]),
-                "noc_ifmap": _ceil(d_noc["ifmap"]), "noc_ofmap": _ceil(d_noc["ofmap"] + c_noc)}
+        busy = (("glb_read", _ceil(d_glb)), ("glb_write", _ceil(c_glb)), ("noc_filter", _ceil(d_noc["filter"])),
+                ("noc_ifmap", _ceil(d_noc["ifmap"])), ("noc_ofmap", _ceil(d_noc["ofmap"] + c_noc)))
         return (j, seen, deliver, d_cause, s.pass_compute, drain, c_cause, busy)
 
     # ---- one tile's pass pipeline
     def run_tile(self, env, recs, acc: Acc, trace: bool):
         t0 = env.now
-        for rec in recs:
+        for rec, n in Counter(recs).items():
             j, seen = rec[0], rec[1]
-            acc.type_counts[j] = acc.type_counts.get(j, 0) + 1
+            acc.type_counts[j] = acc.type_counts.get(j, 0) + n
             if seen:
-                acc.seen_counts[j] = acc.seen_counts.get(j, 0) + 1
-            for r, v in rec[7].items():
-                acc.busy[r] += v
+                acc.seen_counts[j] = acc.seen_counts.get(j, 0) + n
+            for r, v in rec[7]:
+                acc.busy[r] += v * n
         if self.systolic:
             yield from self._run_systolic(env, recs, acc, trace, t0)
         elif self.arch.rf_double_buffered or self.arch.rf_fifo:
