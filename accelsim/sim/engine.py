@@ -352,22 +352,25 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
     def drain_words(ti):
         return s.final_glb_psum if ti + 1 == len(tiles) else s.tile_types[tiles[ti + 1][0]].psum_in
 
+    def transfer(nbytes, label):
+        """Hold the DRAM channel for latency + ceil(bytes / bandwidth) cycles (nothing if no bytes)."""
+        with chan.request() as req:
+            yield req
+            dur = lat + _ceil(nbytes / bw) if nbytes > 0 else 0
+            if dur:
+                if trace:
+                    acc.spans.append(("DRAM", label, env.now, dur))
+                yield env.timeout(dur)
+                acc.busy["dram"] += dur
+        acc.events += 3
+
     def loader():
         for ti in range(len(tiles)):
             yield slots.get(1)
             words = load_bytes(ti)
             for t, v in words.items():
                 moved_dram[t] += v
-            nbytes = sum(v * L.bytes[t] for t, v in words.items())
-            with chan.request() as req:
-                yield req
-                dur = lat + _ceil(nbytes / bw) if nbytes > 0 else 0
-                if dur:
-                    if trace:
-                        acc.spans.append(("DRAM", f"load tile {ti}", env.now, dur))
-                    yield env.timeout(dur)
-                    acc.busy["dram"] += dur
-            acc.events += 3
+            yield from transfer(sum(v * L.bytes[t] for t, v in words.items()), f"load tile {ti}")
             ready[ti].succeed()
 
     def writer():
@@ -375,15 +378,7 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
             yield to_write.get()
             words = drain_words(ti)
             moved_dram["updates"] += words
-            with chan.request() as req:
-                yield req
-                dur = lat + _ceil(words * L.bytes["ofmap"] / bw) if words > 0 else 0
-                if dur:
-                    if trace:
-                        acc.spans.append(("DRAM", f"drain tile {ti}", env.now, dur))
-                    yield env.timeout(dur)
-                    acc.busy["dram"] += dur
-            acc.events += 3
+            yield from transfer(words * L.bytes["ofmap"], f"drain tile {ti}")
             yield slots.put(1)
         finished["end"] = env.now
 
