@@ -153,34 +153,51 @@ class _Layer:
         self.irr = [d not in RELEVANT["ofmap"] for d, _ in self.s.loops]
         self._records: dict = {}
 
-    # ---- pass list of one tile kind
+    # ---- pass list of one tile kind, run-length encoded
     def passes(self, kind):
-        """Pass records of a tile kind: (type, seen, deliver (cycles, cause, busy), compute, drain (...))."""
+        """Runs ``(record, n)`` of a tile kind's passes, in order.
+
+        A record is (type, seen, deliver cycles, deliver cause, compute cycles,
+        drain cycles, drain cause, busy); consecutive steps of the innermost
+        GLB loop are identical but for the last one's drain, so a tile of G
+        passes takes about 3 * G / f_innermost runs.
+        """
         first_type, first_seen, next_type, dram_irr = kind
-        s, nd = self.s, self.s.n_dram
-        out = []
-        pending = []
-        for i, vals in odometer(self.glb_factors):
+        nd, f, irr = self.s.n_dram, self.glb_factors, self.irr
+        m = len(f)
+        steps = []  # (type, seen, n)
+        for i, vals in odometer(f[:-1] if m else []):
             if i is None:
-                j, seen = first_type, first_seen
+                steps.append((first_type, first_seen, 1))
             else:
                 j = nd + i
-                seen = self.irr[j] or dram_irr or any(self.irr[nd + l] and vals[l] > 0 for l in range(i))
-            tr = s.first_pass if j is None else s.pass_types[j]
-            pending.append((j, seen, tr))
-        for p, (j, seen, tr) in enumerate(pending):
-            if p + 1 < len(pending):
-                leave = pending[p + 1][2].psum_in
+                steps.append((j, irr[j] or dram_irr or any(irr[nd + l] and vals[l] > 0 for l in range(i)), 1))
+            if m and f[-1] > 1:
+                j = nd + m - 1
+                seen = irr[j] or dram_irr or any(irr[nd + l] and vals[l] > 0 for l in range(m - 1))
+                steps.append((j, seen, f[-1] - 1))
+        runs = []
+        for r, (j, seen, n) in enumerate(steps):
+            if r + 1 < len(steps):
+                nxt = self._traffic(steps[r + 1][0]).psum_in
             elif next_type is None:
-                leave = s.final_psum
+                nxt = self.s.final_psum
             else:
-                leave = s.pass_types[next_type].psum_in
-            key = (j, seen, leave)
-            rec = self._records.get(key)
-            if rec is None:
-                rec = self._records[key] = self._pass_record(j, seen, tr, leave)
-            out.append(rec)
-        return out
+                nxt = self.s.pass_types[next_type].psum_in
+            if n > 1:
+                runs.append((self._record(j, seen, self._traffic(j).psum_in), n - 1))
+            runs.append((self._record(j, seen, nxt), 1))
+        return runs
+
+    def _traffic(self, j):
+        return self.s.first_pass if j is None else self.s.pass_types[j]
+
+    def _record(self, j, seen, leave):
+        key = (j, seen, leave)
+        rec = self._records.get(key)
+        if rec is None:
+            rec = self._records[key] = self._pass_record(j, seen, self._traffic(j), leave)
+        return rec
 
     def _pass_record(self, j, seen, tr, leave):
         a, s = self.arch, self.s
@@ -200,9 +217,9 @@ class _Layer:
         return (j, seen, deliver, d_cause, s.pass_compute, drain, c_cause, busy)
 
     # ---- one tile's pass pipeline
-    def run_tile(self, env, recs, acc: Acc, trace: bool):
+    def run_tile(self, env, runs, acc: Acc, trace: bool):
         t0 = env.now
-        for rec, n in Counter(recs).items():
+        for rec, n in runs:
             j, seen = rec[0], rec[1]
             acc.type_counts[j] = acc.type_counts.get(j, 0) + n
             if seen:
@@ -210,31 +227,33 @@ class _Layer:
             for r, v in rec[7]:
                 acc.busy[r] += v * n
         if self.systolic:
-            yield from self._run_systolic(env, recs, acc, trace, t0)
+            yield from self._run_systolic(env, runs, acc, trace, t0)
         elif self.arch.rf_double_buffered or self.arch.rf_fifo:
-            yield from self._run_pipelined(env, recs, acc, trace, t0)
+            yield from self._run_pipelined(env, [rec for rec, n in runs for _ in range(n)], acc, trace, t0)
         else:
-            yield from self._run_sequential(env, recs, acc, trace, t0)
+            yield from self._run_sequential(env, runs, acc, trace, t0)
 
     def _span(self, acc, trace, track, name, start, dur, t0):
         if trace and dur > 0:
             acc.spans.append((track, name, start - t0, dur))
 
-    def _run_sequential(self, env, recs, acc, trace, t0):
-        for p, (j, seen, dv, dc, cp, dr, cc, _) in enumerate(recs):
-            if dv:
-                self._span(acc, trace, "NoC in", f"pass {p} operands", env.now, dv, t0)
-                yield env.timeout(dv)
-                acc.stalls[dc] += dv
-            self._span(acc, trace, "PE array", f"pass {p}", env.now, cp, t0)
-            yield env.timeout(cp)
-            acc.compute += cp
-            acc.busy["pe_array"] += cp
-            if dr:
-                self._span(acc, trace, "NoC psum out", f"pass {p} psums", env.now, dr, t0)
-                yield env.timeout(dr)
-                acc.stalls[cc] += dr
-            acc.events += 3
+    def _run_sequential(self, env, runs, acc, trace, t0):
+        """Deliver, compute, collect, pass after pass: a run of n equal passes is one n-fold step."""
+        p = 0
+        for (j, seen, dv, dc, cp, dr, cc, _), n in runs:
+            if trace:
+                for k in range(n):
+                    base = env.now + k * (dv + cp + dr)
+                    self._span(acc, trace, "NoC in", f"pass {p + k} operands", base, dv, t0)
+                    self._span(acc, trace, "PE array", f"pass {p + k}", base + dv, cp, t0)
+                    self._span(acc, trace, "NoC psum out", f"pass {p + k} psums", base + dv + cp, dr, t0)
+            yield env.timeout(n * (dv + cp + dr))
+            acc.stalls[dc] += n * dv
+            acc.stalls[cc] += n * dr
+            acc.compute += n * cp
+            acc.busy["pe_array"] += n * cp
+            acc.events += 1
+            p += n
 
     def _run_pipelined(self, env, recs, acc, trace, t0):
         inbox = simpy.Store(env, capacity=1)
@@ -275,33 +294,47 @@ class _Layer:
         yield done
         acc.stalls[recs[-1][6]] += env.now - w0
 
-    def _run_systolic(self, env, recs, acc, trace, t0):
-        a = self.arch
+    def _folds(self, runs):
+        """Group passes into systolic folds: a pass whose type steps the stationary tensor starts one.
+
+        Returns ``[(T, deliver, drain, deliver cause, drain cause, how many such folds)]``.
+        """
         rel = RELEVANT[self.stationary] if self.stationary else None
-        folds, cur = [], []
-        for rec in recs:
-            j = rec[0]
-            starts = not cur or rel is None or (j is not None and self.s.loops[j][0] in rel)
-            if starts and cur:
-                folds.append(cur)
-                cur = []
-            cur.append(rec)
+        out, cur = [], None
+        for rec, n in runs:
+            j, _, dv, dc, cp, dr, cc, _ = rec
+            starts = cur is None or rel is None or (j is not None and self.s.loops[j][0] in rel)
+            if starts:
+                if cur:
+                    out.append(tuple(cur) + (1,))
+                if n > 1:
+                    out.append((cp, dv, dr, dc, cc, n - 1))
+                cur = [cp, dv, dr, dc, cc]
+            else:
+                cur[0] += n * cp
+                cur[1] += n * dv
+                cur[2] += n * dr
         if cur:
-            folds.append(cur)
-        for f, fold in enumerate(folds):
-            t = sum(r[4] for r in fold)
+            out.append(tuple(cur) + (1,))
+        return out
+
+    def _run_systolic(self, env, runs, acc, trace, t0):
+        a = self.arch
+        f = 0
+        for t, deliver, drain, dc, cc, n in self._folds(runs):
             base = fold_cycles(a.rows, a.cols, t, self.stationary)
-            deliver = sum(r[2] for r in fold)
-            drain = sum(r[5] for r in fold)
             dur = max(base, deliver, drain)
-            self._span(acc, trace, "PE array", f"fold {f} (T={t})", env.now, dur, t0)
-            yield env.timeout(dur)
-            acc.compute += t
-            acc.busy["pe_array"] += t
-            acc.stalls["pipeline"] += base - t
+            if trace:
+                for k in range(n):
+                    self._span(acc, trace, "PE array", f"fold {f + k} (T={t})", env.now + k * dur, dur, t0)
+            yield env.timeout(n * dur)
+            acc.compute += n * t
+            acc.busy["pe_array"] += n * t
+            acc.stalls["pipeline"] += n * (base - t)
             if dur > base:
-                acc.stalls[fold[0][3] if deliver >= drain else fold[0][6]] += dur - base
+                acc.stalls[dc if deliver >= drain else cc] += n * (dur - base)
             acc.events += 1
+            f += n
 
 
 def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | None = None,
