@@ -272,7 +272,9 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
     """Analytical latency; see :class:`Latency`.  Cycles are integers.
 
     GLB bandwidth is in words of the ifmap's width (a 32-bit psum takes four
-    8-bit port slots); each NoC link's bandwidth is in words of its own tensor.
+    8-bit port slots); each NoC link's bandwidth is in words of its own tensor,
+    and the psum link carries its bandwidth in each direction (psums fetched
+    back in, psums collected out), as Eyeriss's separate GIN and GON do.
     """
     compute = m.temporal_steps
     bits = arch.word_bits
@@ -288,8 +290,12 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
         "glb_write": _ceil(sum(counts.levels["glb"][t].write_words * bits[t] / ref for t in TENSORS)
                            / arch.glb_write_bw),
     }
-    for t in TENSORS:
+    for t in ("filter", "ifmap"):
         bounds[f"noc_{t}"] = _ceil(counts.noc[t].transfers / arch.noc[t][1])
+    # psums travel in (fetched back) and out (collected) on separate directions (Eyeriss: GIN and GON)
+    psum_in = counts.levels["rf"]["ofmap"].fills
+    psum_out = counts.levels["glb"]["ofmap"].updates
+    bounds["noc_ofmap"] = _ceil(max(psum_in, psum_out) / arch.noc["ofmap"][1])
     bound_by = max(bounds, key=lambda k: (bounds[k], k == "compute"))
     array = max(v for k, v in bounds.items() if k != "dram")
     bw = arch.dram_bw_bytes_per_cycle

@@ -31,13 +31,22 @@ link or port limited that transfer), ``pipeline`` (systolic skew), and
 ``drain`` (after the last MAC, until the last psum reaches DRAM).
 compute + all stalls = total cycles.
 
-Steady-state shortcut: tiles of the same kind (same entering step type,
-same psum refetch pattern, same following step) have identical pass
-timelines, because a tile starts with an empty pass pipeline and the array
-side shares no resource with the DRAM side.  By default each kind's pass
-timeline is simulated once and reused for every tile of that kind (the
-tiles themselves are still events); ``exact=True`` simulates every pass of
-every tile.  Both give the same cycles (a test checks it).
+Steady-state shortcut, on two levels:
+
+* tiles of the same kind (same entering step type, same psum refetch
+  pattern, same following step) have identical pass timelines, because a
+  tile starts with an empty pass pipeline and the array side shares no
+  resource with the DRAM side; each kind's timeline is worked out once and
+  reused for every tile of that kind (the tiles themselves stay events);
+* within a tile, the pass pipeline is evaluated by its exact max-plus
+  recurrence, and a run of identical passes is extrapolated once the
+  pipeline advances by the same amount in every stage (periodic steady
+  state).
+
+``exact=True`` switches both off: every tile runs its passes as simpy
+events (feeder, array, collector processes with buffer tokens).  Both give
+the same cycles, stalls and busy times (tests check it on every dataflow and
+on random mappings).
 """
 
 from __future__ import annotations
@@ -53,9 +62,10 @@ from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
 from .schedule import INPUTS, Schedule, build_schedule, odometer
 from .systolic import fold_cycles
+from .trace import MAX_SPANS
 
 CAUSES = ("fill", "dram", "glb", "noc", "pipeline", "drain")
-RESOURCES = ("dram", "glb_read", "glb_write", "noc_filter", "noc_ifmap", "noc_ofmap", "pe_array")
+RESOURCES = ("dram", "glb_read", "glb_write", "noc_filter", "noc_ifmap", "noc_psum_in", "noc_psum_out", "pe_array")
 
 
 def _ceil(x: float) -> int:
@@ -88,8 +98,8 @@ class Acc:
             self.seen_counts[k] = self.seen_counts.get(k, 0) + v * times
         if events:
             self.events += other.events * times
-        if keep_spans and offset is not None:
-            self.spans.extend((tr, nm, s + offset, d) for tr, nm, s, d in other.spans)
+        if keep_spans and offset is not None and len(self.spans) < MAX_SPANS:
+            self.spans.extend((tr, nm, s + offset, d) for tr, nm, s, d in other.spans[: MAX_SPANS - len(self.spans)])
 
 
 @dataclass
@@ -140,8 +150,9 @@ class SimResult:
 class _Layer:
     """Per-layer constants of the simulation."""
 
-    def __init__(self, nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | None):
+    def __init__(self, nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | None, exact: bool):
         self.arch = arch
+        self.exact = exact
         self.s: Schedule = build_schedule(nest, arch, m)
         ref = arch.word_bits["ifmap"]
         self.w = {t: arch.word_bits[t] / ref for t in TENSORS}
@@ -152,6 +163,11 @@ class _Layer:
         self.glb_factors = [f for _, f in self.glb_loops]
         self.irr = [d not in RELEVANT["ofmap"] for d, _ in self.s.loops]
         self._records: dict = {}
+        # a step of loop j resets the loops inside it: it moves the stationary tile if any of them indexes it
+        rel = RELEVANT[stationary] if stationary else None
+        loops = self.s.loops
+        self.fold_start = [rel is None or any(loops[l][0] in rel for l in range(j, len(loops)))
+                           for j in range(len(loops))]
 
     # ---- pass list of one tile kind, run-length encoded
     def passes(self, kind):
@@ -213,12 +229,14 @@ class _Layer:
         d_cause = "glb" if d_glb >= max(d_noc.values()) else "noc"
         c_cause = "glb" if c_glb >= c_noc else "noc"
         busy = (("glb_read", _ceil(d_glb)), ("glb_write", _ceil(c_glb)), ("noc_filter", _ceil(d_noc["filter"])),
-                ("noc_ifmap", _ceil(d_noc["ifmap"])), ("noc_ofmap", _ceil(d_noc["ofmap"] + c_noc)))
+                ("noc_ifmap", _ceil(d_noc["ifmap"])), ("noc_psum_in", _ceil(d_noc["ofmap"])),
+                ("noc_psum_out", _ceil(c_noc)))
         return (j, seen, deliver, d_cause, s.pass_compute, drain, c_cause, busy)
 
     # ---- one tile's pass pipeline
-    def run_tile(self, env, runs, acc: Acc, trace: bool):
-        t0 = env.now
+    def run_tile(self, env, runs, acc: Acc, trace: bool, absolute: bool = False):
+        """Run one tile's passes.  Spans are relative to the tile start unless ``absolute``."""
+        t0 = 0 if absolute else env.now
         for rec, n in runs:
             j, seen = rec[0], rec[1]
             acc.type_counts[j] = acc.type_counts.get(j, 0) + n
@@ -229,12 +247,17 @@ class _Layer:
         if self.systolic:
             yield from self._run_systolic(env, runs, acc, trace, t0)
         elif self.arch.rf_double_buffered or self.arch.rf_fifo:
-            yield from self._run_pipelined(env, [rec for rec, n in runs for _ in range(n)], acc, trace, t0)
+            if self.exact:
+                yield from self._run_pipelined(env, [rec for rec, n in runs for _ in range(n)], acc, trace, t0)
+            else:
+                dur = self._pipeline_recurrence(runs, acc, trace, env.now - t0)
+                if dur:
+                    yield env.timeout(dur)
         else:
             yield from self._run_sequential(env, runs, acc, trace, t0)
 
     def _span(self, acc, trace, track, name, start, dur, t0):
-        if trace and dur > 0:
+        if trace and dur > 0 and len(acc.spans) < MAX_SPANS:
             acc.spans.append((track, name, start - t0, dur))
 
     def _run_sequential(self, env, runs, acc, trace, t0):
@@ -256,12 +279,16 @@ class _Layer:
             p += n
 
     def _run_pipelined(self, env, recs, acc, trace, t0):
-        inbox = simpy.Store(env, capacity=1)
-        outbox = simpy.Store(env, capacity=1)
+        """Every pass as simpy events: feeder, array and collector with two operand and two psum buffers."""
+        in_free = simpy.Container(env, capacity=2, init=2)  # operand buffers (ping-pong)
+        out_free = simpy.Container(env, capacity=2, init=2)  # psum buffers (ping-pong)
+        inbox = simpy.Store(env)
+        outbox = simpy.Store(env)
         done = env.event()
 
         def feeder():
             for p, rec in enumerate(recs):
+                yield in_free.get(1)
                 if rec[2]:
                     self._span(acc, trace, "NoC in", f"pass {p} operands", env.now, rec[2], t0)
                     yield env.timeout(rec[2])
@@ -273,6 +300,7 @@ class _Layer:
                 if rec[5]:
                     self._span(acc, trace, "NoC psum out", f"pass {p} psums", env.now, rec[5], t0)
                     yield env.timeout(rec[5])
+                yield out_free.put(1)
             done.succeed()
 
         env.process(feeder())
@@ -280,30 +308,93 @@ class _Layer:
         for p, (j, seen, dv, dc, cp, dr, cc, _) in enumerate(recs):
             w0 = env.now
             yield inbox.get()
-            acc.stalls[dc] += env.now - w0
+            t_in = env.now
+            yield out_free.get(1)
+            acc.stalls[dc] += t_in - w0
+            acc.stalls[recs[p - 2][6] if p >= 2 else cc] += env.now - t_in
             self._span(acc, trace, "PE array", f"pass {p}", env.now, cp, t0)
             yield env.timeout(cp)
             acc.compute += cp
             acc.busy["pe_array"] += cp
-            w0 = env.now
+            yield in_free.put(1)
             yield outbox.put(p)
-            prev_cause = recs[p - 1][6] if p else cc
-            acc.stalls[prev_cause] += env.now - w0
-            acc.events += 6
+            acc.events += 7
         w0 = env.now
         yield done
         acc.stalls[recs[-1][6]] += env.now - w0
 
+    def _pipeline_recurrence(self, runs, acc, trace, t0_abs):
+        """The same pipeline as :meth:`_run_pipelined`, as its exact max-plus recurrence.
+
+        fe[p] = max(fe[p-1], ce[p-2]) + deliver[p]      (feeder; operand buffer of pass p-2 freed)
+        cs[p] = max(ce[p-1], fe[p], de[p-2])            (operands in, array free, a psum buffer free)
+        ce[p] = cs[p] + compute[p]
+        de[p] = max(de[p-1], ce[p]) + drain[p]          (collector)
+        Within a run of identical passes, once the state (fe, ce, de of the last
+        two passes) advances by the same amount d for every component, every
+        later pass advances by d too (the recurrence is max-plus linear), so the
+        rest of the run is extrapolated.  Returns the tile's duration.
+        """
+        fe1 = ce1 = ce2 = de1 = de2 = 0
+        p = 0
+        prev_cc = None
+        prev2_cc = None
+        for rec, n in runs:
+            _, _, dv, dc, cp, dr, cc, _ = rec
+            k = 0
+            last = None
+            while k < n:
+                fe = max(fe1, ce2) + dv
+                cs = max(ce1, fe, de2)
+                ce = cs + cp
+                de = max(de1, ce) + dr
+                wait_in = max(0, fe - ce1)
+                wait_out = max(0, cs - max(ce1, fe))
+                acc.stalls[dc] += wait_in
+                acc.stalls[(prev2_cc if p >= 2 else cc)] += wait_out
+                acc.compute += cp
+                acc.busy["pe_array"] += cp
+                if trace:
+                    self._span(acc, trace, "NoC in", f"pass {p} operands", t0_abs + fe - dv, dv, 0)
+                    self._span(acc, trace, "PE array", f"pass {p}", t0_abs + cs, cp, 0)
+                    self._span(acc, trace, "NoC psum out", f"pass {p} psums", t0_abs + de - dr, dr, 0)
+                state = (fe - fe1, ce - ce1, ce1 - ce2, de - de1, de1 - de2)
+                fe1, ce2, ce1, de2, de1 = fe, ce1, ce, de1, de
+                prev2_cc, prev_cc = prev_cc, cc
+                p += 1
+                k += 1
+                acc.events += 1
+                if not self.exact and last == state and len(set(state)) == 1 and k < n:
+                    d, rest = state[0], n - k
+                    if trace:
+                        for i in range(1, rest + 1):
+                            if len(acc.spans) >= MAX_SPANS:
+                                break
+                            self._span(acc, trace, "NoC in", f"pass {p + i - 1} operands", t0_abs + fe - dv + d * i, dv, 0)
+                            self._span(acc, trace, "PE array", f"pass {p + i - 1}", t0_abs + cs + d * i, cp, 0)
+                            self._span(acc, trace, "NoC psum out", f"pass {p + i - 1} psums", t0_abs + de - dr + d * i,
+                                       dr, 0)
+                    fe1, ce1, ce2, de1, de2 = fe1 + d * rest, ce1 + d * rest, ce2 + d * rest, de1 + d * rest, \
+                        de2 + d * rest
+                    acc.stalls[dc] += wait_in * rest
+                    acc.stalls[cc] += wait_out * rest  # steady state: the wait is for this run's own psums
+                    acc.compute += cp * rest
+                    acc.busy["pe_array"] += cp * rest
+                    p += rest
+                    k = n
+                last = state
+        acc.stalls[prev_cc] += de1 - ce1
+        return de1
+
     def _folds(self, runs):
-        """Group passes into systolic folds: a pass whose type steps the stationary tensor starts one.
+        """Group passes into systolic folds: a pass that moves the stationary tensor's tile starts one.
 
         Returns ``[(T, deliver, drain, deliver cause, drain cause, how many such folds)]``.
         """
-        rel = RELEVANT[self.stationary] if self.stationary else None
         out, cur = [], None
         for rec, n in runs:
             j, _, dv, dc, cp, dr, cc, _ = rec
-            starts = cur is None or rel is None or (j is not None and self.s.loops[j][0] in rel)
+            starts = cur is None or j is None or self.fold_start[j]
             if starts:
                 if cur:
                     out.append(tuple(cur) + (1,))
@@ -350,7 +441,7 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
         :class:`SimResult`; cycles are integers.
     """
     w0 = time.perf_counter()
-    L = _Layer(nest, arch, m, stationary)
+    L = _Layer(nest, arch, m, stationary, exact)
     s = L.s
     nd = s.n_dram
     dram_factors = [f for _, f in s.loops[:nd]]
@@ -370,6 +461,7 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
     to_write = simpy.Store(env)
     acc = Acc()
     kinds: dict = {}
+    pass_lists: dict = {}
     bw = arch.dram_bw_bytes_per_cycle
     lat = arch.dram_latency_cycles
     moved_dram = {"filter": 0.0, "ifmap": 0.0, "ofmap": 0.0, "updates": 0.0}
@@ -423,7 +515,9 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
             nxt = tiles[ti + 1][0] if ti + 1 < len(tiles) else None
             kind = (k, seen, nxt, dram_irr)
             if exact:
-                yield from L.run_tile(env, L.passes(kind), acc, trace)
+                if kind not in pass_lists:
+                    pass_lists[kind] = L.passes(kind)
+                yield from L.run_tile(env, pass_lists[kind], acc, trace, absolute=True)
             else:
                 if kind not in kinds:
                     sub_env = simpy.Environment()
