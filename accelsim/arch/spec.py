@@ -20,7 +20,7 @@ words/cycle, DRAM in bytes/cycle or GB/s with the clock; energy in pJ)::
       energy: {read_pj: 1.5, write_pj: 1.5}
     glb:
       words: 55296               # in words of the ifmap's width
-      banks: 27                  # recorded; bank conflicts come with the event simulator
+      banks: 27                  # >= 3: tensors own banks in proportion to their tiles (bank conflicts)
       read_bw_words: 16           # words per cycle
       write_bw_words: 16
       double_buffered: false      # ping-pong: load the next tile from DRAM during compute

@@ -6,6 +6,10 @@ Processes and resources:
   new words in (filters, ifmaps, psums fetched back) and a *writer* drains
   the ofmap words that leave; both share the channel.  A transfer takes
   ``latency + ceil(bytes / bandwidth)`` cycles.
+* **GLB banks**: with ``glb.banks`` >= 3 each tensor owns whole banks in
+  proportion to its GLB tile and reads only its own share of the read
+  bandwidth, so demand out of proportion to the allocation stalls on bank
+  conflicts (charged to ``glb``); with fewer banks the port is one pool.
 * **GLB tile slots** (a simpy Container of 1, or 2 when the GLB is
   double-buffered): the loader needs a free slot; a slot frees once its tile
   is computed and drained.  A single-buffered GLB therefore serialises load,
@@ -58,6 +62,7 @@ from dataclasses import dataclass, field
 import simpy
 
 from ..arch.spec import Architecture
+from ..cost.model import level_extents, tile_words
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
 from .schedule import INPUTS, Schedule, build_schedule, odometer
@@ -163,6 +168,7 @@ class _Layer:
         self.glb_factors = [f for _, f in self.glb_loops]
         self.irr = [d not in RELEVANT["ofmap"] for d, _ in self.s.loops]
         self._records: dict = {}
+        self.bank_share = _bank_shares(nest, arch, m)
         # a step of loop j resets the loops inside it: it moves the stationary tile if any of them indexes it
         rel = RELEVANT[stationary] if stationary else None
         loops = self.s.loops
@@ -220,7 +226,12 @@ class _Layer:
         refetch = tr.psum_in / s.rho if seen else 0.0
         d_noc = {t: tr.parent[t] / a.noc[t][1] for t in INPUTS}
         d_noc["ofmap"] = refetch / a.noc["ofmap"][1]
-        d_glb = (sum(tr.parent[t] * self.w[t] for t in INPUTS) + refetch * self.w["ofmap"]) / a.glb_read_bw
+        reads = {t: tr.parent[t] * self.w[t] for t in INPUTS}
+        reads["ofmap"] = refetch * self.w["ofmap"]
+        if self.bank_share:  # each tensor reads only its own banks: unbalanced demand is a bank conflict
+            d_glb = max(v / (a.glb_read_bw * self.bank_share[t]) for t, v in reads.items())
+        else:
+            d_glb = sum(reads.values()) / a.glb_read_bw
         collected = leave / s.rho
         c_noc = collected / a.noc["ofmap"][1]
         c_glb = collected * self.w["ofmap"] / a.glb_write_bw
@@ -426,6 +437,28 @@ class _Layer:
                 acc.stalls[dc if deliver >= drain else cc] += n * (dur - base)
             acc.events += 1
             f += n
+
+
+def _bank_shares(nest: LoopNest, arch: Architecture, m: Mapping) -> dict | None:
+    """Fraction of the GLB banks each tensor owns, or None for one shared pool.
+
+    With ``glb.banks`` >= 3 every tensor gets whole banks in proportion to its
+    GLB tile (at least one each; largest remainders first, ties in tensor
+    order), and reads of a tensor use only its banks' share of the read
+    bandwidth.  Demand out of proportion to the allocation then stalls on
+    its banks: the bank-conflict part of the ``glb`` stall cause.
+    """
+    b = arch.glb_banks
+    if b < len(TENSORS):
+        return None
+    ext = level_extents(m)["glb"]
+    size = {t: tile_words(nest, t, ext) * arch.word_bits[t] for t in TENSORS}
+    total = sum(size.values())
+    raw = {t: (b - len(TENSORS)) * size[t] / total for t in TENSORS}
+    banks = {t: 1 + int(raw[t]) for t in TENSORS}
+    for t in sorted(TENSORS, key=lambda t: -(raw[t] - int(raw[t])))[: b - sum(banks.values())]:
+        banks[t] += 1
+    return {t: banks[t] / b for t in TENSORS}
 
 
 def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | None = None,
