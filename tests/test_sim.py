@@ -230,15 +230,13 @@ def test_glb_banks_turn_unbalanced_reads_into_bank_conflicts():
 
     m = _mapping()
 
-    def arch(banks):
-        a = _arch(1 << 10, noc_bw=1 << 10)
-        d = a.to_dict()  # rebuild with a narrow GLB read port and the given banks
+    def arch(banks):  # a narrow GLB read port, everything else wide
         return build_arch({
             "name": "banks", "clock_mhz": 100, "default_dataflow": "ws", "word_bits": 16,
             "pe_array": {"rows": 4, "cols": 4}, "rf": {"shared": 4096, "fifo": True},
             "glb": {"words": 1 << 20, "banks": banks, "read_bw_words": 3, "write_bw_words": 1 << 10},
             "noc": {t: {"bw_words": 1 << 10} for t in ("filter", "ifmap", "psum")},
-            "dram": {"bw_bytes_per_cycle": d["dram_bw_bytes_per_cycle"]},
+            "dram": {"bw_bytes_per_cycle": 1 << 10},
         }, "banks.yaml")
 
     shares = _bank_shares(NEST, arch(9), m)
