@@ -80,7 +80,7 @@ def run(
     arch_file: str = typer.Argument(..., metavar="ARCH", help="arch YAML: bundled name (eyeriss.yaml) or path"),
     workload_file: str = typer.Argument(..., metavar="WORKLOAD", help="workload YAML: bundled name or path"),
     dataflow: Optional[str] = typer.Option(None, "--dataflow", "-d",
-                                           help="ws, os, is, rs, nlr or a dataflow YAML (default: the arch's)"),
+                                           help="ws, os, is, rs, nlr, os_gemm or a dataflow YAML (default: the arch's)"),
     objective: Objective = typer.Option(Objective.edp, "--objective", help="what the mapper minimises"),
     out: Path = typer.Option(Path("accelsim-out"), "--out", "-o", help="folder for report.json and layers.csv"),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="what to print on stdout"),
@@ -129,18 +129,19 @@ def run(
 
 @app.command("show-mapping")
 def show_mapping_cmd(
-    arch_file: str = typer.Argument(..., metavar="ARCH"),
-    workload_file: str = typer.Argument(..., metavar="WORKLOAD"),
-    layer: str = typer.Argument(..., help="layer name or 1-based position"),
-    dataflow: Optional[str] = typer.Option(None, "--dataflow", "-d"),
-    objective: Objective = typer.Option(Objective.edp, "--objective"),
-    mapping: Optional[str] = typer.Option(None, "--mapping"),
-    budget: int = typer.Option(DEFAULT_BUDGET, "--budget", min=1),
+    arch_file: str = typer.Argument(..., metavar="ARCH", help="arch YAML: bundled name or path"),
+    workload_file: str = typer.Argument(..., metavar="WORKLOAD", help="workload YAML: bundled name or path"),
+    layer: str = typer.Argument(..., metavar="LAYER", help="layer name or 1-based position"),
+    dataflow: Optional[str] = typer.Option(None, "--dataflow", "-d",
+                                           help="ws, os, is, rs, nlr, os_gemm or a dataflow YAML (default: the arch's)"),
+    objective: Objective = typer.Option(Objective.edp, "--objective", help="what the mapper minimises"),
+    mapping: Optional[str] = typer.Option(None, "--mapping", help="YAML of fixed mappings"),
+    budget: int = typer.Option(DEFAULT_BUDGET, "--budget", min=1, help="max mappings evaluated"),
 ) -> None:
-    """Print the loop nest (Timeloop-style) chosen for one layer, with its counts and energy."""
+    """Print the loop nest (Timeloop-style) chosen for one layer, with its cycles, utilization and pJ/MAC."""
     try:
         a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping)
-        picked = select_layers(w, layer)
+        picked = select_layers(w, layer, label="LAYER")
         if len(picked) != 1 or picked[0].nest is None:
             raise InputError(f"{layer!r} must name exactly one layer with MACs", field="LAYER")
         res = run_network(a, w, df, objective.value, budget, picked[0].name, maps, jobs=1)
@@ -173,7 +174,8 @@ def _version(value: bool):
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True)) -> None:
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="print the version and exit")) -> None:
     """accelsim: map DNN layers onto spatial accelerators and report cycles and energy."""
 
 

@@ -43,7 +43,7 @@ class NetworkResult:
         arch, workload, dataflow, objective: the resolved inputs.
         layers: mapped MAC layers in file order.
         unmapped: layers without MACs (pool, add), listed but not mapped.
-        wall_seconds: time spent mapping and costing.
+        wall_seconds: time spent mapping, costing and simulating.
     """
 
     arch: Architecture
@@ -58,7 +58,7 @@ class NetworkResult:
     mapping_file: str | None = None
 
 
-def select_layers(workload: Workload, selection: str | None) -> list[Layer]:
+def select_layers(workload: Workload, selection: str | None, label: str = "--layers") -> list[Layer]:
     """Layers picked by ``--layers``: comma-separated names and/or 1-based positions or ranges ("1-3,conv9").
 
     Raises:
@@ -78,12 +78,12 @@ def select_layers(workload: Workload, selection: str | None) -> list[Layer]:
         if lo.isdigit() and (hi.isdigit() or not sep):
             a, b = int(lo), int(hi or lo)
             if not (1 <= a <= b <= len(workload.layers)):
-                raise InputError(f"position {part!r} is outside 1-{len(workload.layers)}", field="--layers")
+                raise InputError(f"position {part!r} is outside 1-{len(workload.layers)}", field=label)
             picked.update(range(a - 1, b))
             continue
-        raise InputError(f"no layer named {part!r} in {workload.path}", field="--layers")
+        raise InputError(f"no layer named {part!r} in {workload.path}", field=label)
     if not picked:
-        raise InputError(f"{selection!r} selects no layer", field="--layers")
+        raise InputError(f"{selection!r} selects no layer", field=label)
     return [l for i, l in enumerate(workload.layers) if i in picked]
 
 
@@ -141,6 +141,10 @@ def run_network(
         fixed = specs
     mac_layers = [l for l in layers if l.nest is not None]
     res.unmapped = [l for l in layers if l.nest is None]
+    if not mac_layers:
+        what = f"{selection!r} selects" if selection else f"{workload.path} has"
+        raise InputError(f"{what} no layer with MACs (pool and add layers are not mapped)",
+                         field="--layers" if selection else None)
     # fixed mappings are checked before any search starts
     fixed_maps = {l.name: build_fixed(fixed[l.name], l.nest, arch, dataflow, res.mapping_file, l.name)
                   for l in mac_layers if l.name in fixed}

@@ -174,7 +174,7 @@ class Architecture:
         dram_latency_cycles: fixed latency added to every DRAM transfer (burst).
         rf_words: per-operand RF capacity per PE, ``{"filter", "ifmap", "ofmap"}``
             in words, or ``None`` when the RF is shared (see ``rf_shared_words``).
-        glb_words: GLB capacity in words of ``glb_word_bits``.
+        glb_words: GLB capacity in words of the ifmap's width (wider tensors take proportionally more).
         glb_read_bw, glb_write_bw: words per cycle.
         noc: per tensor (filter/ifmap/ofmap) ``(type, bw_words_per_cycle)``.
         dram_bw_bytes_per_cycle: always finite (default in energy_table).

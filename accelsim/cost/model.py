@@ -1,6 +1,6 @@
 """Analytical cost model: exact access counts and a first latency model for one mapping.
 
-Counting conventions (DESIGN.md, "Counting accesses"; Timeloop's):
+Counting conventions (the project's design notes, "Counting accesses", which follow Timeloop):
 
 * Read-only tensors (filter, ifmap) at a level: ``fills`` = new words
   brought from the parent (sliding-window overlap kept), ``reads`` = words

@@ -1,6 +1,6 @@
 """Energy = sum over levels and tensors of access count x energy per action.
 
-Per DESIGN.md: levels MAC, RF, NoC, GLB, DRAM; energy in pJ.  Energy per word
+Per the project's design notes: levels MAC, RF, NoC, GLB, DRAM; energy in pJ.  Energy per word
 in the arch file is for a word of the ifmap's width; a tensor with wider
 words (e.g. 32-bit psums next to 8-bit operands) costs proportionally more
 per word.  Reads, read-modify-write reads and drains cost the level's read

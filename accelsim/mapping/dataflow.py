@@ -83,8 +83,18 @@ def load_dataflow(name: str) -> Dataflow:
     Raises:
         InputError: unknown dataflow, malformed file, unknown dims or fields.
     """
-    src, data = load_yaml(name if str(name).endswith((".yaml", ".yml")) or "/" in str(name) else f"{name}.yaml",
-                          "dataflow")
+    from ..errors import InputError
+    from ..files import bundled_names
+
+    is_path = str(name).endswith((".yaml", ".yml")) or "/" in str(name)
+    try:
+        src, data = load_yaml(name if is_path else f"{name}.yaml", "dataflow")
+    except InputError as e:
+        if is_path:
+            raise
+        known = ", ".join(n.rsplit(".", 1)[0] for n in bundled_names("dataflow"))
+        raise InputError(f"no dataflow named {name!r} (bundled: {known}; or give a dataflow YAML path)",
+                         field="--dataflow") from None
     s: DataflowSpec = validate(DataflowSpec, data, src)
     return Dataflow(s.name, s.description, s.stationary, tuple(s.rf_dims), tuple(s.spatial.rows),
                     tuple(s.spatial.cols), src)

@@ -349,7 +349,7 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
     else:
         exhaustive = False
         probed = []
-        for i, s in enumerate(spatial[: min(PROBES, max(1, budget // 4))]):
+        for i, s in enumerate(spatial[: min(PROBES, budget // 4)]):
             ev = _probe(nest, arch, df, s, objective)
             if ev is not None:
                 evals.append(ev)
@@ -359,12 +359,13 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
         top = _used(spatial[0])
         keep = [s for s in spatial[:SPATIAL_KEEP - 2] if _used(s) >= 0.9 * top]
         keep += [s for _, _, s in probed if s not in keep][: SPATIAL_KEEP - len(keep)]
+        keep = keep or spatial[:1]
         cap = 20 * budget
         pruned = list(_enumerate(nest, arch, df, keep, True, cap + 1))
         capped = len(pruned) > cap
         pruned = pruned[:cap]
         space = len(pruned)
-        room = budget - len(evals)
+        room = budget - len(evals)  # >= 1: probes take at most a quarter of the budget
         if len(pruned) > room:
             step = len(pruned) / room
             pruned = [pruned[int(i * step)] for i in range(room)]

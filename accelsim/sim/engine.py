@@ -117,8 +117,9 @@ class SimResult:
         stall_cycles: per cause (see module doc); compute + stalls = cycles.
         busy_cycles: per resource, cycles it was transferring or computing.
         moved: words the simulation moved, in the cost model's terms (for the
-            one-truth check): ``{"rf": {tensor: fills}, "glb": {tensor: reads},
-            "glb_updates": ofmap words, "dram": {tensor: reads}, "dram_updates": ofmap words}``.
+            one-truth check): ``{"rf_fills": {tensor: words}, "glb_reads":
+            {tensor: words}, "glb_updates": ofmap words, "dram_reads": {tensor:
+            words}, "dram_updates": ofmap words}``.
         events: simulation events processed (a reused tile kind counts once);
             tiles, passes: how many of each the layer has.
         exact: whether every pass was simulated.

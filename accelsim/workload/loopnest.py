@@ -12,7 +12,7 @@ Tensors and projections (one iteration point (n, g, m, c, p, q, r, s)):
 * ofmap   [N, G*M, P, Q]        -> (n, g*M + m, p, q)
 
 Padding is not stored: an ifmap index outside [0, H) x [0, W) is a padding
-zero that is never fetched (DESIGN.md, "Padding").
+zero that is never fetched (the project's design notes, "Padding").
 """
 
 from __future__ import annotations
