@@ -206,8 +206,19 @@ def test_layer_type_not_a_string(tmp_path):
 def test_unknown_dataflow(tmp_path):
     wl = write(tmp_path, "mini.yaml", mini())
     err = assert_input_error(invoke(tmp_path, "run", "eyeriss.yaml", wl, "--dataflow", "xyz"),
-                             "xyz", "dataflow", "no such file")
-    assert "rs.yaml" in err and "ws.yaml" in err
+                             "'xyz'", "--dataflow", "no dataflow named")
+    assert "rs" in err and "ws" in err and "os_gemm" in err
+
+
+def test_missing_dataflow_file(tmp_path):
+    wl = write(tmp_path, "mini.yaml", mini())
+    assert_input_error(invoke(tmp_path, "run", "eyeriss.yaml", wl, "--dataflow", str(tmp_path / "none.yaml")),
+                       "none.yaml", "no such file")
+
+
+def test_selection_without_mac_layers(tmp_path):
+    assert_input_error(invoke(tmp_path, "run", "eyeriss.yaml", "mobilenet.yaml", "--layers", "pool"),
+                       "--layers", "'pool'", "no layer with MACs")
 
 
 def test_unknown_objective(tmp_path):
