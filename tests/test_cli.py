@@ -288,3 +288,11 @@ def test_layer_names_printed_verbatim(tmp_path, name):
     r = runner.invoke(app, ["run", "eyeriss.yaml", str(wl), "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, (r.output, r.exception)
     assert name in r.stdout
+
+
+@pytest.mark.parametrize("budget", ["1", "2", "5"])
+def test_tiny_budgets_still_map_every_layer(tmp_path, budget):
+    invoke("run", "eyeriss.yaml", "mobilenet.yaml", "--layers", "1-3,fc", "--budget", budget, "--out", str(tmp_path))
+    rep = load_report(tmp_path)
+    assert len(rep["layers"]) == 4
+    assert all(1 <= l["search"]["evaluated"] <= int(budget) for l in rep["layers"])
