@@ -110,7 +110,7 @@ def run_network(
     exact: bool = False,
     trace: bool = False,
 ) -> NetworkResult:
-    """Map and cost every selected MAC layer.
+    """Map, cost and simulate every selected MAC layer.
 
     Args:
         mappings: ``(file, {layer: spec})`` from ``--mapping``; those layers
