@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -19,10 +20,11 @@ from rich.text import Text
 
 from . import __version__
 from .arch.spec import load_arch
-from .errors import InputError
+from .errors import InputError, InputWarning, printable, short
 from .files import bundled_names
 from .mapping.dataflow import load_dataflow
 from .mapping.fixed import load_mappings
+from .limits import MAX_BUDGET, MAX_JOBS
 from .mapping.search import DEFAULT_BUDGET
 from .pipeline import run_network, select_layers
 from .report.build import build_report, to_csv
@@ -49,16 +51,42 @@ class Format(str, Enum):
 
 
 def _fail(e: InputError) -> None:
-    err_console.print(Text("error: ", style="bold red") + Text(str(e)), highlight=False, soft_wrap=True)
+    err_console.print(Text("error: ", style="bold red") + Text(printable(str(e))), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
+def _show_warnings(caught) -> None:
+    for w in caught:
+        if isinstance(w.message, InputWarning):
+            err_console.print(Text("warning: ", style="bold yellow") + Text(printable(str(w.message))),
+                              highlight=False, soft_wrap=True)
+
+
 def _prepare(arch_file, workload_file, dataflow, mapping_file):
-    arch = load_arch(arch_file)
-    workload = load_workload(workload_file)
-    df = load_dataflow(dataflow or arch.default_dataflow)
-    mappings = load_mappings(mapping_file) if mapping_file else None
+    """Load every input; warnings (a bundled name shadowing a local file) are printed as they arise."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        try:
+            arch = load_arch(arch_file)
+            workload = load_workload(workload_file)
+            if dataflow is not None:
+                df = load_dataflow(dataflow, field="--dataflow")
+            else:
+                df = load_dataflow(arch.default_dataflow, base=arch.folder, source=arch.path,
+                                   field="default_dataflow")
+            mappings = load_mappings(mapping_file) if mapping_file is not None else None
+        finally:
+            _show_warnings(caught)
     return arch, workload, df, mappings
+
+
+def _dump_json(report: dict) -> str:
+    """Strict JSON (no NaN or Infinity); a non-finite figure is reported, never written."""
+    try:
+        return json.dumps(report, indent=1, allow_nan=False) + "\n"
+    except ValueError:
+        raise InputError("a figure of the report is not finite (an input value is too large); "
+                         "see the limits in the README") from None
 
 
 def _run(arch, workload, df, objective, budget, layers, mappings, jobs, exact=False, trace=False, quiet=False):
@@ -70,7 +98,7 @@ def _run(arch, workload, df, objective, budget, layers, mappings, jobs, exact=Fa
         task = prog.add_task("", total=None)
 
         def cb(done, total, name):
-            prog.update(task, completed=done, total=total, description=name)
+            prog.update(task, completed=done, total=total, description=printable(name))
 
         return run_network(arch, workload, df, objective, budget, layers, mappings, progress=cb, **kw)
 
@@ -86,10 +114,11 @@ def run(
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="what to print on stdout"),
     layers: Optional[str] = typer.Option(None, "--layers", help="names and/or 1-based positions: 'conv1,3-5'"),
     mapping: Optional[str] = typer.Option(None, "--mapping", help="YAML of fixed mappings for some layers"),
-    budget: int = typer.Option(DEFAULT_BUDGET, "--budget", min=1, help="max mappings evaluated per layer"),
+    budget: int = typer.Option(DEFAULT_BUDGET, "--budget", min=1, max=MAX_BUDGET,
+                               help=f"max mappings evaluated per layer (at most {MAX_BUDGET:,})"),
     show_mapping: bool = typer.Option(False, "--show-mappings", help="also print every layer's loop nest"),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1,
-                                       help="worker processes for the searches (default: all cores)"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, max=MAX_JOBS,
+                                       help=f"worker processes for the searches (default: all cores; at most {MAX_JOBS})"),
     exact: bool = typer.Option(False, "--exact", help="simulate every pass (no steady-state reuse; same cycles)"),
     trace: Optional[Path] = typer.Option(None, "--trace", help="folder for per-layer trace JSON (Perfetto)"),
 ) -> None:
@@ -101,8 +130,12 @@ def run(
         _fail(e)
     report = build_report(res)
     try:
+        text = _dump_json(report)
+    except InputError as e:
+        _fail(e)
+    try:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
+        (out / "report.json").write_text(text)
         (out / "layers.csv").write_text(to_csv(report))
     except OSError as e:
         _fail(InputError(f"cannot write the report: {e.strerror}", source=str(out), field="--out"))
@@ -115,14 +148,14 @@ def run(
         except OSError as e:
             _fail(InputError(f"cannot write traces: {e.strerror}", source=str(trace), field="--trace"))
     if fmt == Format.json:
-        sys.stdout.write(json.dumps(report, indent=1) + "\n")
+        sys.stdout.write(text)
     elif fmt == Format.csv:
         sys.stdout.write(to_csv(report))
     else:
         render_table(report, out_console)
         if show_mapping:
             for l in report["layers"]:
-                out_console.print(Text(f"\n{l['name']}", style="bold") + Text(f" ({l['shape_text']})"))
+                out_console.print(Text(f"\n{printable(l['name'])}", style="bold") + Text(f" ({l['shape_text']})"))
                 out_console.print(l["mapping"]["loop_nest"], highlight=False, markup=False)
     err_console.print(Text(f"wrote {out / 'report.json'} and {out / 'layers.csv'}"), highlight=False)
 
@@ -136,19 +169,21 @@ def show_mapping_cmd(
                                            help="ws, os, is, rs, nlr, os_gemm or a dataflow YAML (default: the arch's)"),
     objective: Objective = typer.Option(Objective.edp, "--objective", help="what the mapper minimises"),
     mapping: Optional[str] = typer.Option(None, "--mapping", help="YAML of fixed mappings"),
-    budget: int = typer.Option(DEFAULT_BUDGET, "--budget", min=1, help="max mappings evaluated"),
+    budget: int = typer.Option(DEFAULT_BUDGET, "--budget", min=1, max=MAX_BUDGET,
+                               help=f"max mappings evaluated (at most {MAX_BUDGET:,})"),
 ) -> None:
     """Print the loop nest (Timeloop-style) chosen for one layer, with its cycles, utilization and pJ/MAC."""
     try:
         a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping)
         picked = select_layers(w, layer, label="LAYER")
         if len(picked) != 1 or picked[0].nest is None:
-            raise InputError(f"{layer!r} must name exactly one layer with MACs", field="LAYER")
+            raise InputError(f"{short(layer)} must name exactly one layer with MACs", field="LAYER")
         res = run_network(a, w, df, objective.value, budget, picked[0].name, maps, jobs=1)
     except InputError as e:
         _fail(e)
     rec = build_report(res)["layers"][0]
-    out_console.print(Text(rec["name"], style="bold") + Text(f" {rec['shape_text']} on {a.name}, dataflow {df.name}"))
+    out_console.print(Text(printable(rec["name"]), style="bold")
+                      + Text(printable(f" {rec['shape_text']} on {a.name}, dataflow {df.name}")))
     out_console.print(rec["mapping"]["loop_nest"], highlight=False, markup=False)
     s = rec["search"]
     out_console.print(
@@ -180,8 +215,12 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (Ctrl-C exits with code 130 and no traceback)."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted", highlight=False)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -11,15 +11,16 @@ objective and budget).
 from __future__ import annotations
 
 import os
+import re
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable
 
 from .arch.spec import Architecture
-from .errors import InputError
+from .errors import InputError, short
 from .mapping.dataflow import Dataflow
-from .mapping.fixed import LayerMappingSpec, build_fixed
+from .mapping.fixed import MappingFile, build_fixed
 from .mapping.search import DEFAULT_BUDGET, SearchResult, evaluate, search
 from .sim.engine import SimResult, simulate
 from .workload.network import Layer, Workload
@@ -55,35 +56,58 @@ class NetworkResult:
     layers: list[LayerResult] = field(default_factory=list)
     unmapped: list[Layer] = field(default_factory=list)
     wall_seconds: float = 0.0
-    mapping_file: str | None = None
+    mapping_file: MappingFile | None = None
 
 
 def select_layers(workload: Workload, selection: str | None, label: str = "--layers") -> list[Layer]:
-    """Layers picked by ``--layers``: comma-separated names and/or 1-based positions or ranges ("1-3,conv9").
+    """Layers picked by ``--layers``, in file order.
+
+    ``selection`` is comma-separated parts, each a layer name, a 1-based
+    position, or a range of positions (``1-3,conv9``).  ``#N`` / ``#A-B``
+    always mean positions and ``name:X`` always a name; a bare part that is
+    both the name of one layer and the position of another is ambiguous and
+    rejected.  A comma inside a name is written ``\\,``.
 
     Raises:
-        InputError: an unknown name or a position out of range.
+        InputError: an unknown name, a position out of range, an ambiguous
+            part, or a selection that picks nothing.
     """
-    if not selection:
+    if selection is None:
         return list(workload.layers)
     by_name = {l.name: i for i, l in enumerate(workload.layers)}
+    n = len(workload.layers)
     picked: set[int] = set()
-    for part in (p.strip() for p in selection.split(",")):
+    parts = [p.replace("\\,", ",").strip() for p in re.split(r"(?<!\\),", selection)]
+    for part in parts:
         if not part:
             continue
-        if part in by_name:
+        if part.startswith("name:"):
+            name = part[5:]
+            if name not in by_name:
+                raise InputError(f"no layer named {short(name)} in {workload.path}", field=label)
+            picked.add(by_name[name])
+            continue
+        text = part[1:] if part.startswith("#") else part
+        m = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", text)
+        positions = None
+        if m:
+            a, b = int(m.group(1)), int(m.group(2) or m.group(1))
+            positions = range(a - 1, b)
+        if part in by_name and not part.startswith("#"):
+            if positions is not None and list(positions) != [by_name[part]]:
+                raise InputError(f"{short(part)} is both the name of layer {by_name[part] + 1} and a position; "
+                                 f"write name:{part} or #{part}", field=label)
             picked.add(by_name[part])
             continue
-        lo, sep, hi = part.partition("-")
-        if lo.isdigit() and (hi.isdigit() or not sep):
-            a, b = int(lo), int(hi or lo)
-            if not (1 <= a <= b <= len(workload.layers)):
-                raise InputError(f"position {part!r} is outside 1-{len(workload.layers)}", field=label)
-            picked.update(range(a - 1, b))
+        if positions is not None:
+            if not (1 <= positions.start + 1 <= positions.stop <= n):
+                raise InputError(f"position {short(part)} is outside 1-{n}", field=label)
+            picked.update(positions)
             continue
-        raise InputError(f"no layer named {part!r} in {workload.path}", field=label)
+        raise InputError(f"no layer named {short(part)} in {workload.path} (layers are picked by name, by "
+                         f"1-based position or range such as 2-5; a comma in a name is written \\,)", field=label)
     if not picked:
-        raise InputError(f"{selection!r} selects no layer", field=label)
+        raise InputError(f"{short(selection)} selects no layer", field=label)
     return [l for i, l in enumerate(workload.layers) if i in picked]
 
 
@@ -104,7 +128,7 @@ def run_network(
     objective: str = "edp",
     budget: int = DEFAULT_BUDGET,
     selection: str | None = None,
-    mappings: tuple[str, dict[str, LayerMappingSpec]] | None = None,
+    mappings: MappingFile | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     jobs: int | None = None,
     exact: bool = False,
@@ -113,7 +137,7 @@ def run_network(
     """Map, cost and simulate every selected MAC layer.
 
     Args:
-        mappings: ``(file, {layer: spec})`` from ``--mapping``; those layers
+        mappings: the ``--mapping`` file; the layers it names
             are evaluated with the given mapping instead of searched.
         progress: called as ``progress(done, total, layer_name)``.
         jobs: worker processes for the searches of distinct layers (default:
@@ -129,8 +153,8 @@ def run_network(
     res = NetworkResult(arch, workload, dataflow, objective, budget, exact)
     fixed = {}
     if mappings:
-        src, specs = mappings
-        res.mapping_file = src
+        src, specs = mappings.source, mappings.layers
+        res.mapping_file = mappings
         names = {l.name: l for l in workload.layers}
         for name in specs:
             if name not in names:
@@ -146,7 +170,7 @@ def run_network(
         raise InputError(f"{what} no layer with MACs (pool and add layers are not mapped)",
                          field="--layers" if selection else None)
     # fixed mappings are checked before any search starts
-    fixed_maps = {l.name: build_fixed(fixed[l.name], l.nest, arch, dataflow, res.mapping_file, l.name)
+    fixed_maps = {l.name: build_fixed(fixed[l.name], l.nest, arch, dataflow, src, l.name)
                   for l in mac_layers if l.name in fixed}
     # one search per distinct loop nest, in parallel; fixed mappings are evaluated directly
     first_of: dict = {}

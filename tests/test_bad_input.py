@@ -56,7 +56,7 @@ def _in_tmp(tmp_path, monkeypatch):
 
 
 def eyeriss() -> dict:
-    _, text = resolve("eyeriss.yaml", "arch")
+    text = resolve("eyeriss.yaml", "arch").text
     return yaml.safe_load(text)
 
 
@@ -259,7 +259,7 @@ def test_zero_or_negative_layer_sizes(tmp_path, layer, field, words):
 
 def test_negative_input_height(tmp_path):
     wl = workload_with(tmp_path, mini()["layers"], input={"channels": 3, "height": -1, "width": 8})
-    assert_input_error(invoke(tmp_path, "run", "eyeriss.yaml", wl), "bad_wl.yaml", "input.height", "greater than 0")
+    assert_input_error(invoke(tmp_path, "run", "eyeriss.yaml", wl), "bad_wl.yaml", "input.height", ">= 1")
 
 
 def test_in_channels_not_divisible_by_groups(tmp_path):
@@ -389,7 +389,7 @@ def test_mapping_for_layer_without_macs(tmp_path):
 def test_mapping_file_not_found(tmp_path):
     wl = write(tmp_path, "mini.yaml", mini())
     assert_input_error(invoke(tmp_path, "run", "eyeriss.yaml", wl, "--mapping", "no_map.yaml"),
-                       "no_map.yaml", "no such mapping file")
+                       "no_map.yaml", "no such file", "mapping file")
 
 
 # ---------------------------------------------------------------------------- --layers, --out

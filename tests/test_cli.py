@@ -242,7 +242,8 @@ def test_fixed_mapping_is_used(tmp_path):
     out = tmp_path / "out"
     invoke("run", "eyeriss.yaml", str(wl), "--mapping", str(mp), "--out", str(out), "--format", "json")
     rep = load_report(out)
-    assert rep["inputs"]["mapping_file"] == str(mp)
+    assert rep["inputs"]["mapping_file"]["file"] == str(mp)
+    assert rep["inputs"]["mapping_file"]["path"] == str(Path(mp).absolute())
     c1, fc = rep["layers"]
     assert c1["name"] == "c1" and c1["search"]["fixed_mapping"] is True
     assert c1["search"]["evaluated"] == 1

@@ -41,13 +41,15 @@ Any ``energy`` block may be left out; the defaults come from
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import InputError
 from ..files import load_yaml, validate
+from .. import limits as L
 from ..workload.loopnest import TENSORS
 from . import energy_table as et
 
@@ -56,26 +58,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
+Energy = Annotated[float, Field(ge=0, le=L.MAX_ENERGY_PJ)]
+Words = Annotated[int, Field(ge=1, le=L.MAX_WORDS)]
+BwWords = Annotated[float, Field(ge=1e-3, le=L.MAX_BW_WORDS)]
+
+
 class EnergySpec(_Strict):
-    read_pj: float | None = Field(default=None, ge=0)
-    write_pj: float | None = Field(default=None, ge=0)
-    block: int = Field(default=1, ge=1)
+    read_pj: Energy | None = None
+    write_pj: Energy | None = None
+    block: int = Field(default=1, ge=1, le=L.MAX_BLOCK)
 
 
 class PEArraySpec(_Strict):
-    rows: int = Field(gt=0)
-    cols: int = Field(gt=0)
+    rows: int = Field(gt=0, le=L.MAX_PE_SIDE)
+    cols: int = Field(gt=0, le=L.MAX_PE_SIDE)
 
 
 class MacSpec(_Strict):
-    energy_pj: float | None = Field(default=None, ge=0)
+    energy_pj: Energy | None = None
 
 
 class RFSpec(_Strict):
-    filter: int | None = Field(default=None, ge=1)
-    ifmap: int | None = Field(default=None, ge=1)
-    psum: int | None = Field(default=None, ge=1)
-    shared: int | None = Field(default=None, ge=1)
+    filter: Words | None = None
+    ifmap: Words | None = None
+    psum: Words | None = None
+    shared: Words | None = None
     double_buffered: bool = False
     fifo: bool = False
     energy: EnergySpec = EnergySpec()
@@ -92,22 +99,22 @@ class RFSpec(_Strict):
 
 
 class GLBSpec(_Strict):
-    words: int = Field(gt=0)
-    banks: int = Field(default=1, ge=1)
-    read_bw_words: float = Field(ge=1e-3)
-    write_bw_words: float = Field(ge=1e-3)
+    words: Words
+    banks: int = Field(default=1, ge=1, le=L.MAX_BANKS)
+    read_bw_words: BwWords
+    write_bw_words: BwWords
     double_buffered: bool = False
     energy: EnergySpec = EnergySpec()
 
 
 class NoCLinkSpec(_Strict):
     type: Literal["multicast", "unicast", "systolic"] = "multicast"
-    bw_words: float = Field(ge=1e-3)
+    bw_words: BwWords
 
 
 class NoCEnergySpec(_Strict):
-    word_pj: float | None = Field(default=None, ge=0)
-    reduce_add_pj: float | None = Field(default=None, ge=0)
+    word_pj: Energy | None = None
+    reduce_add_pj: Energy | None = None
 
 
 class NoCSpec(_Strict):
@@ -118,9 +125,9 @@ class NoCSpec(_Strict):
 
 
 class DRAMSpec(_Strict):
-    bw_bytes_per_cycle: float | None = Field(default=None, ge=1e-3)
-    bw_gb_s: float | None = Field(default=None, ge=1e-6)
-    latency_cycles: int = Field(default=0, ge=0)
+    bw_bytes_per_cycle: float | None = Field(default=None, ge=1e-3, le=L.MAX_DRAM_BYTES_PER_CYCLE)
+    bw_gb_s: float | None = Field(default=None, ge=1e-6, le=L.MAX_DRAM_GB_S)
+    latency_cycles: int = Field(default=0, ge=0, le=L.MAX_LATENCY_CYCLES)
     energy: EnergySpec = EnergySpec()
 
     @model_validator(mode="after")
@@ -131,18 +138,18 @@ class DRAMSpec(_Strict):
 
 
 class WordBits(_Strict):
-    filter: int = Field(gt=0)
-    ifmap: int = Field(gt=0)
-    ofmap: int = Field(gt=0)
+    filter: int = Field(gt=0, le=L.MAX_WORD_BITS)
+    ifmap: int = Field(gt=0, le=L.MAX_WORD_BITS)
+    ofmap: int = Field(gt=0, le=L.MAX_WORD_BITS)
 
 
 class ArchSpec(_Strict):
     name: str | None = None
     source: str | None = None
     description: str | None = None
-    clock_mhz: float = Field(ge=1e-3)
-    default_dataflow: str
-    word_bits: Union[int, WordBits] = 16
+    clock_mhz: float = Field(ge=1e-3, le=L.MAX_CLOCK_MHZ)
+    default_dataflow: str = Field(min_length=1)
+    word_bits: Union[Annotated[int, Field(gt=0, le=L.MAX_WORD_BITS)], WordBits] = 16
     pe_array: PEArraySpec
     mac: MacSpec = MacSpec()
     rf: RFSpec
@@ -211,6 +218,13 @@ class Architecture:
     glb: LevelEnergy
     dram: LevelEnergy
     defaults_used: tuple[str, ...]
+    resolved_path: str | None = None
+    bundled: bool = False
+
+    @property
+    def folder(self) -> str | None:
+        """Folder that relative paths written in this arch file start from (``None`` for a bundled file)."""
+        return None if self.bundled or not self.resolved_path else os.path.dirname(self.resolved_path)
 
     @property
     def pes(self) -> int:
@@ -221,6 +235,7 @@ class Architecture:
         return {
             "name": self.name,
             "file": self.path,
+            "path": self.resolved_path,
             "source": self.source,
             "clock_mhz": self.clock_mhz,
             "default_dataflow": self.default_dataflow,
@@ -252,11 +267,11 @@ def load_arch(name: str) -> Architecture:
     Raises:
         InputError: malformed YAML, unknown or missing fields, bad values.
     """
-    src, data = load_yaml(name, "arch")
-    return build_arch(data, src)
+    f, data = load_yaml(name, "arch")
+    return build_arch(data, f.display, f.path, f.bundled)
 
 
-def build_arch(data, src: str = "<arch>") -> Architecture:
+def build_arch(data, src: str = "<arch>", resolved_path: str | None = None, bundled: bool = False) -> Architecture:
     """Resolve already-parsed arch data; see :func:`load_arch`."""
     s: ArchSpec = validate(ArchSpec, data, src)
     used: list[str] = []
@@ -322,4 +337,6 @@ def build_arch(data, src: str = "<arch>") -> Architecture:
         glb=level(s.glb.energy, et.GLB_PJ * scale, "glb"),
         dram=level(s.dram.energy, et.DRAM_PJ * scale, "dram"),
         defaults_used=tuple(used),
+        resolved_path=resolved_path,
+        bundled=bundled,
     )

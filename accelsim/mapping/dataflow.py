@@ -23,7 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..files import load_yaml, validate
+from ..errors import InputError, short
+from ..files import bundled_names, is_path, load_yaml, validate
 from ..workload.loopnest import DIMS, RELEVANT
 
 Dim = Literal["N", "G", "M", "C", "P", "Q", "R", "S"]
@@ -62,9 +63,10 @@ class Dataflow:
     rows: tuple[str, ...]
     cols: tuple[str, ...]
     path: str
+    resolved_path: str | None = None
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "file": self.path, "stationary": self.stationary,
+        return {"name": self.name, "file": self.path, "path": self.resolved_path, "stationary": self.stationary,
                 "rf_dims": list(self.rf_dims), "spatial": {"rows": list(self.rows), "cols": list(self.cols)}}
 
 
@@ -77,24 +79,35 @@ def stationary_order(tensor: str | None) -> tuple[str, ...]:
     return tuple(rel + irr)
 
 
-def load_dataflow(name: str) -> Dataflow:
+def load_dataflow(name: str, base: str | None = None, source: str | None = None,
+                  field: str = "--dataflow") -> Dataflow:
     """Load a dataflow file: a bundled name (``rs``, ``ws.yaml``) or a path.
 
+    Args:
+        name: as the user wrote it.  A bare name means the bundled dataflow
+            when one exists; otherwise it is a path.
+        base: folder that a relative path starts from (the arch file's folder
+            for its ``default_dataflow``); ``None``: the working directory.
+        source, field: where the name was written, for messages (the arch
+            file and ``default_dataflow``, or the ``--dataflow`` option).
     Raises:
         InputError: unknown dataflow, malformed file, unknown dims or fields.
     """
-    from ..errors import InputError
-    from ..files import bundled_names
-
-    is_path = str(name).endswith((".yaml", ".yml")) or "/" in str(name)
+    name = str(name)
+    if not name.strip():
+        raise InputError(f"is empty; give {_known()} or a dataflow YAML path", source=source, field=field)
+    bare = not is_path(name)
     try:
-        src, data = load_yaml(name if is_path else f"{name}.yaml", "dataflow")
+        f, data = load_yaml(name, "dataflow", base)
     except InputError as e:
-        if is_path:
-            raise
-        known = ", ".join(n.rsplit(".", 1)[0] for n in bundled_names("dataflow"))
-        raise InputError(f"no dataflow named {name!r} (bundled: {known}; or give a dataflow YAML path)",
-                         field="--dataflow") from None
-    s: DataflowSpec = validate(DataflowSpec, data, src)
+        if bare and e.message.startswith("no such file"):
+            raise InputError(f"no dataflow named {short(name)} ({_known()}, or a dataflow YAML path)",
+                             source=source, field=field) from None
+        raise
+    s: DataflowSpec = validate(DataflowSpec, data, f.display)
     return Dataflow(s.name, s.description, s.stationary, tuple(s.rf_dims), tuple(s.spatial.rows),
-                    tuple(s.spatial.cols), src)
+                    tuple(s.spatial.cols), f.display, f.path)
+
+
+def _known() -> str:
+    return "bundled: " + ", ".join(n.rsplit(".", 1)[0] for n in bundled_names("dataflow"))

@@ -17,15 +17,22 @@ YAML, so published mappings can be reproduced.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..arch.spec import Architecture
 from ..cost.model import fits
 from ..errors import InputError
 from ..files import load_yaml, validate
+from ..limits import MAX_DIM
 from ..workload.loopnest import DIMS, LoopNest
 from .dataflow import Dataflow, Dim
 from .mapping import LEVELS, Mapping, make_mapping
+
+
+Factor = Annotated[int, Field(ge=1, le=MAX_DIM)]
 
 
 class _Orders(BaseModel):
@@ -37,11 +44,11 @@ class _Orders(BaseModel):
 
 class LayerMappingSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-    dram: dict[Dim, int] = Field(default_factory=dict)
-    glb: dict[Dim, int] = Field(default_factory=dict)
-    rows: dict[Dim, int] = Field(default_factory=dict)
-    cols: dict[Dim, int] = Field(default_factory=dict)
-    rf: dict[Dim, int] = Field(default_factory=dict)
+    dram: dict[Dim, Factor] = Field(default_factory=dict)
+    glb: dict[Dim, Factor] = Field(default_factory=dict)
+    rows: dict[Dim, Factor] = Field(default_factory=dict)
+    cols: dict[Dim, Factor] = Field(default_factory=dict)
+    rf: dict[Dim, Factor] = Field(default_factory=dict)
     orders: _Orders = _Orders()
 
 
@@ -50,19 +57,30 @@ class MappingFileSpec(BaseModel):
     layers: dict[str, LayerMappingSpec]
 
 
-def load_mappings(path: str) -> tuple[str, dict[str, LayerMappingSpec]]:
-    """Parse a mapping file; returns (display name, {layer name: spec}).
+@dataclass(frozen=True)
+class MappingFile:
+    """A parsed ``--mapping`` file.
+
+    Attributes:
+        source: the file as the user named it; path: its absolute path.
+        layers: ``{layer name: LayerMappingSpec}``.
+    """
+
+    source: str
+    path: str
+    layers: dict
+
+
+def load_mappings(path: str) -> MappingFile:
+    """Parse a mapping file.
 
     Raises:
-        InputError: file missing or malformed, unknown fields or dims.
+        InputError: file missing, unreadable or malformed, unknown fields or
+            dims, factors < 1 or over the size limit.
     """
-    from pathlib import Path
-
-    if not Path(path).is_file():
-        raise InputError("no such mapping file", source=str(path))
-    src, data = load_yaml(path, "workload")
-    spec: MappingFileSpec = validate(MappingFileSpec, data, src)
-    return src, spec.layers
+    f, data = load_yaml(path, "mapping")
+    spec: MappingFileSpec = validate(MappingFileSpec, data, f.display)
+    return MappingFile(f.display, f.path, spec.layers)
 
 
 def build_fixed(spec: LayerMappingSpec, nest: LoopNest, arch: Architecture, df: Dataflow,

@@ -82,13 +82,15 @@ def build_report(res: NetworkResult) -> dict:
         "python": platform.python_version(),
         "inputs": {
             "arch": arch.to_dict(),
-            "workload": {"name": res.workload.name, "file": res.workload.path, "source": res.workload.source,
+            "workload": {"name": res.workload.name, "file": res.workload.path, "path": res.workload.resolved_path,
+                         "source": res.workload.source,
                          "layers_in_file": len(res.workload.layers)},
             "dataflow": res.dataflow.to_dict(),
             "objective": res.objective,
             "search_budget": res.budget,
             "exact_simulation": res.exact,
-            "mapping_file": res.mapping_file,
+            "mapping_file": ({"file": res.mapping_file.source, "path": res.mapping_file.path}
+                             if res.mapping_file else None),
         },
         "layers": layers,
         "unmapped_layers": [{"name": l.name, "type": l.type, "out_shape": str(l.out_shape),

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..energy.model import LEVEL_NAMES
+from ..errors import printable
 
 
 def _si(x: float) -> str:
@@ -27,9 +28,9 @@ def render_table(report: dict, console: Console) -> None:
     """Print the per-layer table and totals of ``report`` to ``console``."""
     inp = report["inputs"]
     t = Table(
-        title=Text(f"{inp['workload']['name']} on {inp['arch']['name']} "
+        title=Text(printable(f"{inp['workload']['name']} on {inp['arch']['name']} "
               f"({inp['arch']['pe_array']['rows']}x{inp['arch']['pe_array']['cols']} PEs, "
-              f"dataflow {inp['dataflow']['name']}, objective {inp['objective']})"),
+              f"dataflow {inp['dataflow']['name']}, objective {inp['objective']})")),
         title_justify="left",
     )
     for col, just in (("layer", "left"), ("type", "left"), ("MACs", "right"), ("cycles", "right"),
@@ -41,7 +42,7 @@ def render_table(report: dict, console: Console) -> None:
     for l in report["layers"]:
         e = l["energy_pj"]
         t.add_row(
-            Text(l["name"]), _kind(l), _si(l["macs"]), _si(l["cycles"]),
+            Text(printable(l["name"])), _kind(l), _si(l["macs"]), _si(l["cycles"]),
             f"{100 * l['stall_cycles'] / l['cycles']:.0f}", l["bound_by"],
             f"{100 * l['utilization']:.1f}%", f"{e / 1e6:.2f}", f"{l['pj_per_mac']:.2f}",
             *[f"{100 * l['energy_by_level_pj'][lv] / e:.0f}" for lv in LEVEL_NAMES],
@@ -69,7 +70,7 @@ def render_table(report: dict, console: Console) -> None:
         console.print("stalls: " + ", ".join(f"{c} {100 * v / tot['cycles']:.1f}%" for c, v in st.items())
                       + f" of {tot['cycles']} cycles; {tot['sim_events']} events simulated", markup=False)
     if report["unmapped_layers"]:
-        names = ", ".join(u["name"] for u in report["unmapped_layers"])
+        names = printable(", ".join(u["name"] for u in report["unmapped_layers"]))
         console.print(f"not mapped (no MACs): {names}", markup=False)
     if inp["arch"]["defaults_used"]:
         console.print(f"defaults used (see accelsim/arch/energy_table.py): {', '.join(inp['arch']['defaults_used'])}",

@@ -30,15 +30,18 @@ checked along every edge) but are not mapped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Annotated, Literal, Union
 
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import InputError
 from ..files import load_yaml, validate
+from ..limits import MAX_DIM, MAX_LAYERS, MAX_MACS
 from .loopnest import LoopNest, out_size
 
+#: A size: >= 1 and at most MAX_DIM (see accelsim.limits).
+Size = Annotated[int, Field(ge=1, le=MAX_DIM)]
 Pair = Union[int, list[int]]
 
 LAYER_TYPES = ("conv2d", "fc", "matmul", "pool", "add")
@@ -50,9 +53,9 @@ class _Strict(BaseModel):
 
 
 class InputSpec(_Strict):
-    channels: int = Field(gt=0)
-    height: int = Field(default=1, gt=0)
-    width: int = Field(default=1, gt=0)
+    channels: Size
+    height: Size = 1
+    width: Size = 1
 
 
 class _LayerBase(_Strict):
@@ -67,28 +70,23 @@ def _pair_ok(v, n_allowed=(1, 2), minimum=1):
     for x in vals:
         if x < minimum:
             raise ValueError(f"must be >= {minimum}, got {x}")
+        if x > MAX_DIM:
+            raise ValueError(f"must be <= {MAX_DIM} (2**31, the limit on any size), got {x}")
     return v
 
 
 class Conv2dSpec(_LayerBase):
     type: Literal["conv2d"]
-    out_channels: int
+    out_channels: Size
     kernel: Pair
     stride: Pair = 1
     padding: Pair = 0
     dilation: Pair = 1
-    groups: int = 1
+    groups: Size = 1
     bias: bool = False
     in_channels: int | None = None
     out_height: int | None = None
     out_width: int | None = None
-
-    @field_validator("out_channels", "groups")
-    @classmethod
-    def _pos(cls, v):
-        if v < 1:
-            raise ValueError(f"must be >= 1, got {v}")
-        return v
 
     @field_validator("kernel", "stride", "dilation")
     @classmethod
@@ -103,16 +101,16 @@ class Conv2dSpec(_LayerBase):
 
 class FCSpec(_LayerBase):
     type: Literal["fc"]
-    out_features: int = Field(gt=0)
+    out_features: Size
     in_features: int | None = None
     bias: bool = True
 
 
 class MatmulSpec(_LayerBase):
     type: Literal["matmul"]
-    rows: int = Field(gt=0)
-    inner: int = Field(gt=0)
-    cols: int = Field(gt=0)
+    rows: Size
+    inner: Size
+    cols: Size
 
 
 class PoolSpec(_LayerBase):
@@ -145,9 +143,9 @@ class WorkloadSpec(_Strict):
     name: str | None = None
     source: str | None = None
     description: str | None = None
-    batch: int = Field(default=1, gt=0)
+    batch: Size = 1
     input: InputSpec | None = None
-    layers: list[dict] = Field(min_length=1)
+    layers: list[dict] = Field(min_length=1, max_length=MAX_LAYERS)
 
 
 @dataclass(frozen=True)
@@ -210,6 +208,7 @@ class Workload:
     layers: list[Layer]
     graph: nx.DiGraph
     path: str
+    resolved_path: str | None = None
 
     @property
     def mac_layers(self) -> list[Layer]:
@@ -249,11 +248,11 @@ def load_workload(name: str) -> Workload:
             disagrees with the derived one, empty outputs, channels that do
             not divide by groups, unknown or duplicate layer names.
     """
-    src, data = load_yaml(name, "workload")
-    return build_workload(data, src)
+    f, data = load_yaml(name, "workload")
+    return build_workload(data, f.display, f.path)
 
 
-def build_workload(data, src: str = "<workload>") -> Workload:
+def build_workload(data, src: str = "<workload>", resolved_path: str | None = None) -> Workload:
     """Compile already-parsed workload data; see :func:`load_workload`."""
     spec: WorkloadSpec = validate(WorkloadSpec, data, src)
     graph = nx.DiGraph()
@@ -262,6 +261,7 @@ def build_workload(data, src: str = "<workload>") -> Workload:
         shapes["input"] = Shape(spec.batch, spec.input.channels, spec.input.height, spec.input.width)
         graph.add_node("input", type="input")
     layers: list[Layer] = []
+    total_macs = 0
     prev = "input" if spec.input is not None else None
     for i, raw in enumerate(spec.layers):
         where = f"layers.{i}"
@@ -295,13 +295,32 @@ def build_workload(data, src: str = "<workload>") -> Workload:
                 )
         in_shapes = [shapes[x] for x in inputs]
         layer = _compile_layer(ls, lname, inputs, in_shapes, spec.batch, src, where)
+        total_macs += layer.macs
+        _check_bounds(layer, total_macs, src, where)
         shapes[lname] = layer.out_shape
         graph.add_node(lname, type=t)
         for inp in inputs:
             graph.add_edge(inp, lname)
         layers.append(layer)
         prev = lname
-    return Workload(name=spec.name or src, source=spec.source, layers=layers, graph=graph, path=src)
+    return Workload(name=spec.name or src, source=spec.source, layers=layers, graph=graph, path=src,
+                    resolved_path=resolved_path)
+
+
+def _check_bounds(layer: Layer, total_macs: int, src: str, where: str) -> None:
+    """Derived sizes within accelsim.limits: every loop bound and output extent <= MAX_DIM, MACs <= MAX_MACS."""
+    sizes = dict(layer.nest.dims) if layer.nest else {}
+    sizes.update(out_channels=layer.out_shape.c, out_height=layer.out_shape.h, out_width=layer.out_shape.w)
+    for name, v in sizes.items():
+        if v > MAX_DIM:
+            raise InputError(f"its {name} would be {v:,}, over the limit of {MAX_DIM:,} (2**31) on any size",
+                             source=src, field=where)
+    if layer.macs > MAX_MACS:
+        raise InputError(f"has {layer.macs:.3g} MACs, over the limit of {MAX_MACS:.0e} per layer", source=src,
+                         field=where)
+    if total_macs > MAX_MACS:
+        raise InputError(f"brings the network to {total_macs:.3g} MACs, over the limit of {MAX_MACS:.0e}",
+                         source=src, field=where)
 
 
 def _compile_layer(ls, name, inputs, in_shapes, batch, src, where) -> Layer:
