@@ -52,8 +52,8 @@ MAX_LATENCY_CYCLES = 10**6
 MAX_ENERGY_PJ = 1e6
 
 # ---- search and run
-#: Mappings evaluated per layer (``--budget``): at ~4,000 mappings/s this is under a minute per
+#: Mappings evaluated per layer (``--budget``): at ~4,000 mappings/s this is under half a minute per
 #: distinct layer, and the search keeps only the best evaluation, so memory does not grow with it.
-MAX_BUDGET = 200_000
+MAX_BUDGET = 100_000
 #: Worker processes (``--jobs``); more only costs memory.
 MAX_JOBS = 64

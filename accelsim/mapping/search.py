@@ -30,9 +30,10 @@ reports how many mappings it evaluated.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
+from itertools import islice
 
 from ..arch.spec import Architecture
 from ..cost.model import AccessCounts, Latency, access_counts, latency, tile_words
@@ -46,12 +47,25 @@ OBJECTIVES = ("edp", "energy", "cycles")
 DEFAULT_BUDGET = 600
 SPATIAL_KEEP = 6
 PROBES = 12
+#: Unrollings generated at most, and kept at most, per layer (bounds time and memory on huge arrays).
+SPATIAL_SCAN_MAX = 200_000
+SPATIAL_KEEP_MAX = 20_000
+#: Pruned candidates enumerated at most before the even sample: 20 x budget, capped here.
+PRUNED_SCAN_MAX = 400_000
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=4096)
 def divisors(n: int) -> tuple[int, ...]:
-    """Divisors of n, ascending."""
-    return tuple(d for d in range(1, n + 1) if n % d == 0)
+    """Divisors of n >= 1, ascending, by trial division up to sqrt(n) (46,341 steps for n = 2**31)."""
+    small, large = [], []
+    d = 1
+    while d * d <= n:
+        if n % d == 0:
+            small.append(d)
+            if d * d != n:
+                large.append(n // d)
+        d += 1
+    return tuple(small + large[::-1])
 
 
 @dataclass
@@ -112,32 +126,44 @@ def evaluate(nest: LoopNest, arch: Architecture, m: Mapping, objective: str = "e
 
 
 def _axis_assignments(dims: tuple[str, ...], rem: dict[str, int], limit: int):
-    """All {dim: factor} over ``dims`` with factors dividing ``rem`` and product <= limit."""
-    out = []
+    """Yield every {dim: factor} over ``dims`` with factors dividing ``rem`` and product <= limit."""
 
     def rec(i, cur, prod):
         if i == len(dims):
-            out.append(dict(cur))
+            yield dict(cur)
             return
         d = dims[i]
         for f in divisors(rem[d]):
             if prod * f > limit:
                 break
             cur[d] = f
-            rec(i + 1, cur, prod * f)
+            yield from rec(i + 1, cur, prod * f)
         cur.pop(d, None)
 
-    rec(0, {}, 1)
-    return out
+    yield from rec(0, {}, 1)
 
 
-def spatial_candidates(nest: LoopNest, arch: Architecture, df: Dataflow) -> list[tuple[dict, dict]]:
-    """Legal (rows, cols) unrollings, best PE utilisation first, ties by the dataflow's dim preference."""
-    res = []
-    for rows in _axis_assignments(df.rows, nest.dims, arch.rows):
-        rem = {d: nest.dims[d] // rows.get(d, 1) for d in DIMS}
-        for cols in _axis_assignments(df.cols, rem, arch.cols):
-            res.append((rows, cols))
+@dataclass(frozen=True)
+class SpatialCandidates:
+    """Legal (rows, cols) unrollings, best PE utilisation first.
+
+    Attributes:
+        pairs: ``[(rows {dim: factor}, cols {dim: factor})]``, at most ``SPATIAL_KEEP_MAX``.
+        capped: True when more unrollings existed than were scanned or kept
+            (only on very large arrays with highly composite layer dims).
+    """
+
+    pairs: list
+    capped: bool
+
+
+def spatial_candidates(nest: LoopNest, arch: Architecture, df: Dataflow) -> SpatialCandidates:
+    """Legal (rows, cols) unrollings, best PE utilisation first, ties by the dataflow's dim preference.
+
+    At most ``SPATIAL_SCAN_MAX`` pairs are generated (in a fixed order) and
+    the best ``SPATIAL_KEEP_MAX`` kept, so time and memory stay bounded on any
+    array (the bundled 256 x 256 array has at most ~3,000 on VGG-16).
+    """
 
     def key(rc):
         rows, cols = rc
@@ -145,8 +171,20 @@ def spatial_candidates(nest: LoopNest, arch: Architecture, df: Dataflow) -> list
         pref = tuple(-rows.get(d, 1) for d in df.rows) + tuple(-cols.get(d, 1) for d in df.cols)
         return (-used, pref)
 
-    res.sort(key=key)
-    return res
+    def gen():
+        for rows in _axis_assignments(df.rows, nest.dims, arch.rows):
+            rem = {d: nest.dims[d] // rows.get(d, 1) for d in DIMS}
+            for cols in _axis_assignments(df.cols, rem, arch.cols):
+                yield (rows, cols)
+
+    scanned = list(islice(gen(), SPATIAL_SCAN_MAX + 1))
+    capped = len(scanned) > SPATIAL_SCAN_MAX or len(scanned) > SPATIAL_KEEP_MAX
+    pairs = heapq.nsmallest(SPATIAL_KEEP_MAX, scanned[:SPATIAL_SCAN_MAX], key=key)
+    if capped:  # the unrolling onto one PE always stays: it needs the least buffer space
+        one = ({d: 1 for d in df.rows}, {d: 1 for d in df.cols})
+        if one not in pairs:
+            pairs.append(one)
+    return SpatialCandidates(pairs, capped)
 
 
 def _prod(xs) -> int:
@@ -333,26 +371,33 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
     unrollings are probed and pruned as the module doc describes, and their
     Pareto-maximal GLB tilings are sampled evenly with the rest of the budget.
 
+    Candidates are generated lazily (the space is walked twice, once to count
+    and once to evaluate) and only the best evaluation is kept, so memory does
+    not grow with ``budget``.
+
     Raises:
-        MappingError: no legal mapping exists, with the reason.
+        MappingError: no legal mapping exists, with the smallest tiles
+            against the capacities and the fields that could be raised.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}")
-    spatial = [s for s in spatial_candidates(nest, arch, df) if _feasible(nest, arch, s)]
+    sc = spatial_candidates(nest, arch, df)
+    spatial = [s for s in sc.pairs if _feasible(nest, arch, s)]
     if not spatial:
-        raise MappingError(_why_unmappable(nest, arch, df))
-    full = list(_enumerate(nest, arch, df, spatial, False, budget + 1))
-    evals: list[Evaluation] = []
-    if len(full) <= budget:
-        exhaustive, space, capped = True, len(full), False
-        evals = [evaluate(nest, arch, b(), objective) for b in full]
+        raise MappingError(why_unmappable(nest, arch))
+    best = _Best()
+    space = _count(_enumerate(nest, arch, df, spatial, False, budget + 1))
+    if space <= budget:
+        exhaustive, capped = not sc.capped, sc.capped
+        for b in _enumerate(nest, arch, df, spatial, False, budget):
+            best.offer(evaluate(nest, arch, b(), objective))
     else:
         exhaustive = False
         probed = []
         for i, s in enumerate(spatial[: min(PROBES, budget // 4)]):
             ev = _probe(nest, arch, df, s, objective)
             if ev is not None:
-                evals.append(ev)
+                best.offer(ev)
                 probed.append((ev.score, i, s))
         probed.sort(key=lambda x: (x[0], x[1]))
         # the best-utilised unrollings (within 10 % of the best) stay in; the probes add the rest
@@ -360,25 +405,77 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
         keep = [s for s in spatial[:SPATIAL_KEEP - 2] if _used(s) >= 0.9 * top]
         keep += [s for _, _, s in probed if s not in keep][: SPATIAL_KEEP - len(keep)]
         keep = keep or spatial[:1]
-        cap = 20 * budget
-        pruned = list(_enumerate(nest, arch, df, keep, True, cap + 1))
-        capped = len(pruned) > cap
-        pruned = pruned[:cap]
-        space = len(pruned)
-        room = budget - len(evals)  # >= 1: probes take at most a quarter of the budget
-        if len(pruned) > room:
-            step = len(pruned) / room
-            pruned = [pruned[int(i * step)] for i in range(room)]
-        evals += [evaluate(nest, arch, b(), objective) for b in pruned]
-    if not evals:
-        raise MappingError(_why_unmappable(nest, arch, df))
-    best = min(evals, key=lambda ev: (ev.score, ev.mapping.key))
-    return SearchResult(best, len(evals), space, exhaustive, objective, space_capped=capped)
+        cap = max(budget, min(20 * budget, PRUNED_SCAN_MAX))
+        space = _count(_enumerate(nest, arch, df, keep, True, cap + 1))
+        capped = space > cap or sc.capped
+        space = min(space, cap)
+        room = budget - best.evaluated  # >= 1: probes take at most a quarter of the budget
+        step = space / room if space > room else 1.0
+        nxt, taken = 0, 0
+        for idx, b in enumerate(_enumerate(nest, arch, df, keep, True, space)):
+            if taken >= room:
+                break
+            if idx == nxt:
+                best.offer(evaluate(nest, arch, b(), objective))
+                taken += 1
+                nxt = int(taken * step)
+    if best.ev is None:
+        raise MappingError(why_unmappable(nest, arch))
+    return SearchResult(best.ev, best.evaluated, space, exhaustive, objective, space_capped=capped)
 
 
-def _why_unmappable(nest, arch, df) -> str:
-    one = {d: 1 for d in DIMS}
-    if not _rf_fits(nest, arch, one):
-        return "even a one-word tile of each tensor does not fit the RF"
-    return (f"no tiling of {nest.describe()} fits the GLB of {arch.glb_words} words under dataflow "
-            f"{df.name!r} (every candidate's GLB tiles, one per tensor, exceed it)")
+class _Best:
+    """Streaming minimum of evaluations by (score, mapping key): deterministic ties, O(1) memory."""
+
+    def __init__(self):
+        self.ev: Evaluation | None = None
+        self.evaluated = 0
+
+    def offer(self, ev: Evaluation) -> None:
+        self.evaluated += 1
+        if self.ev is None or (ev.score, ev.mapping.key) < (self.ev.score, self.ev.mapping.key):
+            self.ev = ev
+
+
+def _count(it) -> int:
+    n = 0
+    for _ in it:
+        n += 1
+    return n
+
+
+def why_unmappable(nest: LoopNest, arch: Architecture) -> str:
+    """Why no mapping fits: the smallest tile of each tensor at the level that overflows, against its capacity.
+
+    The smallest tiles are one word of each tensor (one iteration of every
+    loop), doubled when the level is double-buffered; widths come from
+    ``word_bits`` (a 32-bit psum takes two 16-bit words of a shared buffer).
+    The message names the arch fields that could be raised.
+    """
+    b = arch.word_bits
+    if not _rf_fits(nest, arch, {d: 1 for d in DIMS}):
+        k = 2 if arch.rf_double_buffered else 1
+        db = " (1 word, x2 for rf.double_buffered)" if k == 2 else ""
+        fix_db = ", or set rf.double_buffered: false" if k == 2 else ""
+        if arch.rf_words is not None:
+            field = {"filter": "rf.filter", "ifmap": "rf.ifmap", "ofmap": "rf.psum"}
+            short = [t for t in TENSORS if k > arch.rf_words[t]]
+            parts = [f"{t} needs {k} word{'s' if k > 1 else ''}{db} but {field[t]} is {arch.rf_words[t]}"
+                     for t in short]
+            return (f"the smallest RF tiles do not fit: {'; '.join(parts)}; raise "
+                    f"{' and '.join(field[t] for t in short)}{fix_db}")
+        return _shared_msg("RF", "rf.shared", arch.rf_shared_words, k, b, fix_db)
+    k = 2 if arch.glb_double_buffered else 1
+    fix_db = ", or set glb.double_buffered: false" if k == 2 else ""
+    return _shared_msg("GLB", "glb.words", arch.glb_words, k, b, fix_db)
+
+
+def _shared_msg(level, field, capacity, k, b, fix_db) -> str:
+    """Smallest tiles of a buffer shared by the three tensors, in bits and in words of the ifmap's width."""
+    bits = sum(b[t] for t in TENSORS) * k
+    need = -(-bits // b["ifmap"])
+    each = ", ".join(f"{t} {b[t]} bits" for t in TENSORS)
+    db = f", x2 double-buffered = {bits} bits" if k == 2 else ""
+    return (f"the smallest {level} tiles do not fit: one word each of {each} = {bits // k} bits{db}, "
+            f"i.e. {need} words of {b['ifmap']} bits, but {field} is {capacity}; raise {field} to at least "
+            f"{need}{fix_db}")
