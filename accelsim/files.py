@@ -120,10 +120,11 @@ def resolve(name: str | Path, kind: str, base: str | Path | None = None) -> Sour
         hit = _bundled(name, kind)
         if hit is not None:
             fname, f = hit
-            if p.is_file():
+            local = next((c for c in (p, p.with_name(fname)) if c.is_file()), None)
+            if local is not None:
                 warnings.warn(InputWarning(
-                    f"{name!r} means the bundled {kind} {fname}; a file of that name also exists in "
-                    f"{p.parent or '.'}: write ./{name} to use it"))
+                    f"{short(name)} means the bundled {kind} {fname}; the file {short(str(local), quote=False)} "
+                    f"is not used: write ./{local.name} to use it"))
             return SourceFile(fname, str(f), True, f.read_text(encoding="utf-8"))
     return SourceFile(name, str(p.absolute()), False, _read_text(p, name, kind))
 

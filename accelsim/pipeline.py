@@ -117,7 +117,7 @@ def _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, tr
         sr = search(nest, arch, dataflow, objective, budget)
     except InputError as e:
         raise InputError(f"cannot be mapped on {arch.name}: {e.message}", source=path,
-                         field=f"layer {name!r}") from None
+                         field=f"layer {short(name)}") from None
     return sr, simulate(nest, arch, sr.best.mapping, dataflow.stationary, exact=exact, trace=trace)
 
 
@@ -158,15 +158,15 @@ def run_network(
         names = {l.name: l for l in workload.layers}
         for name in specs:
             if name not in names:
-                raise InputError(f"no layer named {name!r} in {workload.path}", source=src, field=f"layers.{name}")
+                raise InputError(f"no layer named {short(name)} in {workload.path}", source=src, field=f"layers.{name}")
             if names[name].nest is None:
-                raise InputError(f"layer {name!r} is a {names[name].type} layer, which has no MACs to map",
+                raise InputError(f"layer {short(name)} is a {names[name].type} layer, which has no MACs to map",
                                  source=src, field=f"layers.{name}")
         fixed = specs
     mac_layers = [l for l in layers if l.nest is not None]
     res.unmapped = [l for l in layers if l.nest is None]
     if not mac_layers:
-        what = f"{selection!r} selects" if selection else f"{workload.path} has"
+        what = f"{short(selection)} selects" if selection else f"{workload.path} has"
         raise InputError(f"{what} no layer with MACs (pool and add layers are not mapped)",
                          field="--layers" if selection else None)
     # fixed mappings are checked before any search starts

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..arch.spec import Architecture
 from ..cost.model import fits
-from ..errors import InputError
+from ..errors import InputError, short
 from ..files import load_yaml, validate
 from ..limits import MAX_DIM
 from ..workload.loopnest import DIMS, LoopNest
@@ -101,11 +101,11 @@ def build_fixed(spec: LayerMappingSpec, nest: LoopNest, arch: Architecture, df: 
     for axis, allowed in (("rows", df.rows), ("cols", df.cols)):
         for d, f in factors[axis].items():
             if f > 1 and d not in allowed:
-                raise InputError(f"dataflow {df.name!r} does not unroll {d} across {axis} "
+                raise InputError(f"dataflow {short(df.name)} does not unroll {d} across {axis} "
                                  f"(allowed: {', '.join(allowed) or 'none'})", source=src, field=f"{where}.{axis}.{d}")
     for d, f in factors["rf"].items():
         if f > 1 and d not in df.rf_dims:
-            raise InputError(f"dataflow {df.name!r} keeps no {d} loop inside a PE "
+            raise InputError(f"dataflow {short(df.name)} keeps no {d} loop inside a PE "
                              f"(allowed: {', '.join(df.rf_dims) or 'none'})", source=src, field=f"{where}.rf.{d}")
     orders = {}
     for l in ("dram", "glb", "rf"):

@@ -35,7 +35,7 @@ from typing import Annotated, Literal, Union
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import InputError
+from ..errors import InputError, short
 from ..files import load_yaml, validate
 from ..limits import MAX_DIM, MAX_LAYERS, MAX_MACS
 from .loopnest import LoopNest, out_size
@@ -272,11 +272,11 @@ def build_workload(data, src: str = "<workload>", resolved_path: str | None = No
             raise InputError("required field is missing", source=src, field=f"{where}.type")
         if not isinstance(t, str) or t not in SPECS:
             raise InputError(
-                f"unknown layer type {t!r} (known: {', '.join(LAYER_TYPES)})", source=src, field=f"{where}.type"
+                f"unknown layer type {short(t)} (known: {', '.join(LAYER_TYPES)})", source=src, field=f"{where}.type"
             )
         ls = validate(SPECS[t], raw, src, prefix=where)
         lname = ls.name or f"{t}{i}"
-        where = f"layer {lname!r} ({where})"
+        where = f"layer {short(lname)} ({where})"
         if lname in shapes or lname == "input":
             raise InputError("duplicate layer name", source=src, field=where)
         if ls.inputs is not None:
@@ -288,7 +288,7 @@ def build_workload(data, src: str = "<workload>", resolved_path: str | None = No
         for inp in inputs:
             if inp not in shapes:
                 raise InputError(
-                    f"reads from {inp!r}, which is not an earlier layer"
+                    f"reads from {short(inp)}, which is not an earlier layer"
                     + ("" if spec.input is not None or inp != "input" else " (the file has no 'input' section)"),
                     source=src,
                     field=f"{where}.inputs",
@@ -339,7 +339,7 @@ def _compile_layer(ls, name, inputs, in_shapes, batch, src, where) -> Layer:
         pt, pb, pl, pr = _pad4(ls.padding)
         G = ls.groups
         if ls.in_channels is not None and ls.in_channels != x.c:
-            bad(f"in_channels is {ls.in_channels} but its input {inputs[0]!r} has {x.c} channels", "in_channels")
+            bad(f"in_channels is {ls.in_channels} but its input {short(inputs[0])} has {x.c} channels", "in_channels")
         if x.c % G:
             bad(f"input channels {x.c} do not divide by groups {G}", "groups")
         if ls.out_channels % G:
@@ -367,7 +367,7 @@ def _compile_layer(ls, name, inputs, in_shapes, batch, src, where) -> Layer:
     if ls.type == "fc":
         x = in_shapes[0]
         if ls.in_features is not None and ls.in_features != x.features:
-            bad(f"in_features is {ls.in_features} but its input {inputs[0]!r} gives {x.features} ({x})", "in_features")
+            bad(f"in_features is {ls.in_features} but its input {short(inputs[0])} gives {x.features} ({x})", "in_features")
         nest = LoopNest(dims=dict(N=x.n, G=1, M=ls.out_features, C=x.features, P=1, Q=1, R=1, S=1), H=1, W=1)
         params = ls.out_features * x.features + (ls.out_features if ls.bias else 0)
         return Layer(name, "fc", inputs, x, Shape(x.n, ls.out_features, 1, 1), nest, params, spec)
@@ -377,7 +377,7 @@ def _compile_layer(ls, name, inputs, in_shapes, batch, src, where) -> Layer:
             bad(f"a matmul layer reads at most one activation input, got {len(in_shapes)}", "inputs")
         x = in_shapes[0] if in_shapes else None
         if x is not None and (x.n != ls.rows or x.features != ls.inner):
-            bad(f"[rows x inner] = [{ls.rows} x {ls.inner}] does not match its input {inputs[0]!r} ({x})")
+            bad(f"[rows x inner] = [{ls.rows} x {ls.inner}] does not match its input {short(inputs[0])} ({x})")
         nest = LoopNest(dims=dict(N=ls.rows, G=1, M=ls.cols, C=ls.inner, P=1, Q=1, R=1, S=1), H=1, W=1)
         x = x or Shape(ls.rows, ls.inner, 1, 1)
         return Layer(name, "matmul", inputs, x, Shape(ls.rows, ls.cols, 1, 1), nest, ls.inner * ls.cols, spec)
@@ -403,5 +403,5 @@ def _compile_layer(ls, name, inputs, in_shapes, batch, src, where) -> Layer:
         bad("an add layer sums two or more inputs; list them in 'inputs'", "inputs")
     for other, oname in zip(in_shapes[1:], inputs[1:]):
         if other != in_shapes[0]:
-            bad(f"input {oname!r} has shape {other}, but {inputs[0]!r} has {in_shapes[0]}", "inputs")
+            bad(f"input {short(oname)} has shape {other}, but {short(inputs[0])} has {in_shapes[0]}", "inputs")
     return Layer(name, "add", inputs, in_shapes[0], in_shapes[0], None, 0, spec)
