@@ -116,7 +116,7 @@ def _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, tr
     try:
         sr = search(nest, arch, dataflow, objective, budget)
     except InputError as e:
-        raise InputError(f"cannot be mapped on {arch.name}: {e.message}", source=path,
+        raise InputError(f"cannot be mapped on {arch.name} ({arch.path}): {e.message}", source=path,
                          field=f"layer {short(name)}") from None
     return sr, simulate(nest, arch, sr.best.mapping, dataflow.stationary, exact=exact, trace=trace)
 
