@@ -436,3 +436,14 @@ def test_long_values_are_cut_in_messages():
     d["layers"][0]["type"] = "x" * 10_000
     err = fails(run("run", "eyeriss.yaml", write("long.yaml", d)), "long.yaml", "unknown layer type")
     assert len(err) < 600
+
+
+def test_highly_divisible_layer_on_a_huge_glb_is_searched_in_bounded_time():
+    """Every dim 360 (24 divisors) on a 2**40-word GLB: ~10**9 tilings; the walk's work allowance stops it."""
+    a = eyeriss()
+    a["glb"]["words"] = 2**40
+    wl = {"batch": 360, "input": {"channels": 360, "height": 360, "width": 360},
+          "layers": [{"name": "big", "type": "conv2d", "out_channels": 360, "kernel": 1}]}
+    rep = succeeds(run("run", write("huge_glb.yaml", a), write("div.yaml", wl), "--dataflow", "ws"))
+    search = rep["layers"][0]["search"]
+    assert search["space_capped"] and not search["exhaustive"]
