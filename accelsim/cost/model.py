@@ -32,7 +32,7 @@ from functools import lru_cache
 from ..arch.spec import Architecture
 from ..mapping.mapping import LEVELS, Mapping
 from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
-from .nest_analysis import analyse, coordinates, _pattern_size
+from .nest_analysis import _pattern_size, analyse, coordinates, window_pairs
 
 ACTIONS = ("reads", "fills", "updates", "rmw_reads", "drains")
 STORAGE = ("rf", "glb", "dram")
@@ -192,12 +192,10 @@ def fits(nest: LoopNest, arch: Architecture, m: Mapping) -> str | None:
 
 @lru_cache(maxsize=4096)
 def valid_macs(nest: LoopNest) -> int:
-    """MACs whose ifmap operand is a real word (not a padding zero)."""
+    """MACs whose ifmap operand is a real word (not a padding zero); closed form, O(padding) time."""
     d = nest.dims
-    pr = sum(1 for p in range(d["P"]) for r in range(d["R"])
-             if 0 <= p * nest.stride[0] + r * nest.dilation[0] - nest.padding[0] < nest.H)
-    qs = sum(1 for q in range(d["Q"]) for s in range(d["S"])
-             if 0 <= q * nest.stride[1] + s * nest.dilation[1] - nest.padding[2] < nest.W)
+    pr = window_pairs(nest.stride[0], nest.dilation[0], nest.padding[0], nest.H, d["P"], d["R"])
+    qs = window_pairs(nest.stride[1], nest.dilation[1], nest.padding[2], nest.W, d["Q"], d["S"])
     return d["N"] * d["G"] * d["M"] * d["C"] * pr * qs
 
 

@@ -22,18 +22,29 @@ already had.  Summing over the outer loop values factorises per coordinate
 because the loop values of different problem dims are independent.  This is
 the delta analysis of Timeloop (Parashar et al., ISPASS 2019, section V-A),
 made exact for clipped (padded) and strided windows.  The brute-force walk
-in ``tests/oracle.py`` checks every count.
+in ``tests/oracle.py`` checks every count.  All counts are in words.
+
+Window coordinates (h = p*stride + r*dil - pad, clipped to [0, H); w
+likewise) are counted without enumerating the outer loop values or the
+ifmap: the tile's origin is a sum of arithmetic progressions (one per outer
+loop, :mod:`.progressions`), and a tile that lies inside [0, H) holds the
+same words relative to its origin wherever it is.  So each sum is the count
+for the unclipped tile times the number of combos, minus the words that
+fall outside [0, H) for the few combos within the padding of either edge
+(counted from a prefix of the combos' distribution as long as the
+overhang).  Time and memory depend on the tile's span (pattern plus
+spatial offsets) and the padding, not on H, W or the loop factors.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import product
 
 import numpy as np
 
 from ..workload.loopnest import LoopNest
+from .progressions import count, dilate, distribution, indicator, span, sumset_size, tail
 
 #: (loop dim, factor, stride in iterations of that dim), outermost first.
 Loop = tuple[str, int, int]
@@ -172,137 +183,162 @@ def _prod(xs) -> int:
     return n
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1 << 16)
 def _pattern_size(kp, inner: tuple[int, ...]) -> int:
+    """Words of one tile along a coordinate: |{p*s + r*dil : p < inner[0], r < inner[1]}| for a window."""
     if kp is None:
         return inner[0]
-    s, d = kp[0], kp[1]
-    return len({p * s + r * d for p in range(inner[0]) for r in range(inner[1])})
+    return sumset_size(((kp[0], inner[0]), (kp[1], inner[1])))
 
 
-def _offsets(digits: tuple[tuple[int, int], ...]) -> np.ndarray:
-    """Offsets (in iterations) of the instances along one dim from its spatial digits."""
-    offs = np.zeros(1, dtype=np.int64)
-    for f, st in digits:
-        offs = (offs[:, None] + np.arange(f, dtype=np.int64)[None, :] * st).ravel()
-    return offs
+def _window_progs(kp, dims, inner, spatial):
+    """The tile pattern and the instances' spatial offsets along a window coordinate, as progressions.
+
+    Returns ``(scale, pattern, offsets)``: ``scale`` maps the two dims to the
+    stride and the dilation; ``pattern`` = {p*s + r*dil} relative to the
+    tile's origin; ``offsets`` = the instances' origins relative to instance 0
+    (a multiset, one sum per instance), all in words.
+    """
+    s, dil = kp[0], kp[1]
+    scale = {dims[0]: s, dims[1]: dil}
+    pattern = ((s, inner[0]), (dil, inner[1]))
+    offsets = tuple((st * sc, f) for digits, sc in zip(spatial, (s, dil)) for f, st in digits)
+    return scale, pattern, offsets
 
 
-def _situation_offsets(rel_loops, situation):
-    """Enumerate the combos of one transition situation for one coordinate.
+def _situation(rel_loops, situation, scale):
+    """The combos of one transition situation for one window coordinate.
 
-    Returns ``(free, fixed_before, fixed_after, step)``: ``free`` lists the
-    loops whose values are summed over, as ``(dim, values, stride, is_step)``
-    (the stepping loop takes values 0..f-2 before and +1 after); the fixed
-    offsets per dim come from the inner relevant loops, which sit at their
-    last value before the step and at 0 after it.
+    Returns ``(free, c_step, delta)``.  Loops outside the stepping one take
+    all their values, the stepping one 0..f-2 before the step (+1 after), and
+    the inner relevant loops sit at their last value before the step and at
+    0 after it.  So the tile's origin after the step is c_step - pad + S,
+    S a sum of ``free`` (one progression per free loop; c_step is the
+    stepping loop's stride, 0 if none), and ``delta`` = after - before is the
+    same for every combo (words).
     """
     kind, k = situation
-    free: list[tuple] = []
-    fixed_before: dict[str, int] = {}
-    fixed_after: dict[str, int] = {}
-    step = rel_loops[k] if kind == "loop" else None
+    free, fixed_before, c_step = [], 0, 0
     for i, (d, f, st) in enumerate(rel_loops):
-        fixed_before.setdefault(d, 0)
-        fixed_after.setdefault(d, 0)
+        c = st * scale[d]
         if kind == "first":
             continue
         if i < k:
-            free.append((d, np.arange(f, dtype=np.int64), st, False))
-        elif step is not None and i == k:
-            free.append((d, np.arange(f - 1, dtype=np.int64), st, True))
+            free.append((c, f))
+        elif kind == "loop" and i == k:
+            free.append((c, f - 1))
+            c_step = c
         else:
-            fixed_before[d] += (f - 1) * st
-    return free, fixed_before, fixed_after, step
+            fixed_before += (f - 1) * c
+    return tuple(free), c_step, c_step - fixed_before
 
 
-@lru_cache(maxsize=None)
+def _clipped(qs, free, a0: int, size: int) -> tuple[int, ...]:
+    """Per array q of ``qs``: the sum over combos and z of q[z] * [0 <= a0 + S + z < size].
+
+    S is a combo's sum of the ``free`` progressions.  Every pair (the
+    interior count) minus the pairs below 0 and those at or above ``size``;
+    the upper ones are counted from the top (S's distribution is symmetric,
+    q is reversed), so each tail needs only a prefix as long as the window's
+    overhang past that edge (at most the padding for a legal layer).  The
+    arrays of ``qs`` have one length (one span).
+    """
+    zmax, smax = len(qs[0]) - 1, span(free)
+    totals = [int(q.sum()) * count(free) for q in qs]
+    for flip, lim in ((False, -a0), (True, smax + zmax - size + a0 + 1)):
+        lim = min(lim, smax + zmax + 1)
+        if lim > 0:
+            dist = distribution(free, lim)
+            for i, q in enumerate(qs):
+                totals[i] -= tail(q[::-1] if flip else q, dist, lim)
+    return tuple(totals)
+
+
+def window_pairs(stride: int, dilation: int, pad: int, size: int, n_out: int, n_kernel: int) -> int:
+    """Pairs (p, r), p < n_out, r < n_kernel, whose ifmap index p*stride + r*dilation - pad is in [0, size).
+
+    The MACs on real (not padding) words along one axis, in O(padding) time
+    (``accelsim.cost.model.valid_macs`` enumerates the pairs).
+    """
+    return _clipped((np.ones(1, dtype=np.int64),), ((stride, n_out), (dilation, n_kernel)), -pad, size)[0]
+
+
+@lru_cache(maxsize=1 << 16)
 def _coord_sums(dims, kp, rel_loops, inner, spatial, situation):
-    """(Xa, Xab, U, V) of one coordinate for one transition situation; see module doc."""
-    free, fb, fa, step = _situation_offsets(rel_loops, situation)
+    """(Xa, Xab, U, V) of one coordinate for one transition situation, in words; see the module doc.
+
+    For a window coordinate, instance o's tile after the step is
+    T(a+o) = (a + o + pat) & [0, size), before it T(b+o), b = a - delta.  Then
+    Xa sums |T(a+o)|, Xab |T(a+o) & T(b+o)|, U |union_o T(a+o)| and V the
+    words of that union that every instance holding them already had.  Each
+    word is a + z with z from a fixed multiset over the tile's span (the
+    pattern plus the spatial offsets): Xa: z = o + q; Xab: q also in
+    pat - delta; U: the distinct o + q; V: those z with z - o in pat =>
+    z - o + delta in pat for every o.  So each count is sum_z q[z] times the
+    combos whose a + z lies in [0, size): every combo (the interior) minus
+    the few within the padding of an edge (:func:`_clipped`), whatever H, W
+    and the loop factors.
+    """
     first = situation[0] == "first"
     if kp is None:
-        d = dims[0]
         e = inner[0]
-        nsig = 1
-        for f, _ in spatial[0]:
-            nsig *= f
-        ncomb = 1
-        for _, vals, _, _ in free:
-            ncomb *= len(vals)
+        nsig = _prod(f for f, _ in spatial[0])
         if first:
             return (nsig * e, 0, nsig * e, 0)
-        delta = fa.get(d, 0) - fb.get(d, 0) + (step[2] if step is not None else 0)
+        free, c_step, delta = _situation(rel_loops, situation, {dims[0]: 1})
         ov = max(0, e - abs(delta))
+        ncomb = count(free)
         return (ncomb * nsig * e, ncomb * nsig * ov, ncomb * nsig * e, ncomb * nsig * ov)
 
-    # window coordinate x = p*s + r*dil - pad, clipped to [0, size)
-    s, dil, pad, size = kp
-    scale = {dims[0]: s, dims[1]: dil}
-    # shift of every combo, before and after (vectorised over combos)
-    shift_b = np.zeros(1, dtype=np.int64)
-    shift_a = np.zeros(1, dtype=np.int64)
-    for d, vals, st, is_step in free:
-        add = vals * st * scale[d]
-        shift_b = (shift_b[:, None] + add[None, :]).ravel()
-        shift_a = (shift_a[:, None] + (add + (st * scale[d] if is_step else 0))[None, :]).ravel()
-    base_b = sum(fb.get(d, 0) * scale[d] for d in dims)
-    base_a = sum(fa.get(d, 0) * scale[d] for d in dims)
-    shift_b = shift_b + base_b - pad
-    shift_a = shift_a + base_a - pad
-    pattern = np.array(
-        sorted({p * s + r * dil for p in range(inner[0]) for r in range(inner[1])}), dtype=np.int64
-    )
-    sig = (_offsets(spatial[0])[:, None] * s + _offsets(spatial[1])[None, :] * dil).ravel()
-    pairs = np.stack([shift_a, shift_b], axis=1)
-    uniq, counts = np.unique(pairs, axis=0, return_counts=True)
-    xa = xab = u = v = 0
-    block = max(1, 2_000_000 // max(1, len(sig) * size))  # bound the boolean cube's memory
-    for lo in range(0, len(uniq), block):
-        sa, sb, cnt = uniq[lo:lo + block, 0], uniq[lo:lo + block, 1], counts[lo:lo + block]
-        in_a = _membership(pattern, sa[:, None] + sig[None, :], size)
-        xa += int((in_a.sum(axis=(1, 2)) * cnt).sum())
-        any_a = in_a.any(axis=1)
-        u += int((any_a.sum(axis=1) * cnt).sum())
-        if first:
-            continue
-        in_b = _membership(pattern, sb[:, None] + sig[None, :], size)
-        xab += int(((in_a & in_b).sum(axis=(1, 2)) * cnt).sum())
-        v += int(((any_a & ~(in_a & ~in_b).any(axis=1)).sum(axis=1) * cnt).sum())
-    return (xa, xab, u, v)
+    pad, size = kp[2], kp[3]
+    scale, pattern, offsets = _window_progs(kp, dims, inner, spatial)
+    free, c_step, delta = _situation(rel_loops, situation, scale)
+    pat = indicator(pattern)
+    qa = _spread(pat, offsets)
+    qu = (qa > 0).astype(np.int64)
+    if first:
+        xa, u = _clipped((qa, qu), free, c_step - pad, size)
+        return (xa, 0, u, 0)
+    had = np.zeros_like(pat)  # had[q] = 1 if q + delta is in the pattern (the word was in the old tile)
+    lo, hi = max(0, -delta), min(len(pat), len(pat) - delta)
+    if lo < hi:
+        had[lo:hi] = pat[lo + delta:hi + delta]
+    qab = _spread(pat & had, offsets)
+    qv = qu & (_spread(pat & (1 - had), offsets) == 0)
+    return _clipped((qa, qab, qu, qv), free, c_step - pad, size)
 
 
-def _membership(pattern: np.ndarray, shifts: np.ndarray, width: int) -> np.ndarray:
-    """Boolean [..., width]: which coordinate values the tile at each shift holds (clipped to [0, width))."""
-    vals = shifts[..., None] + pattern
-    m = np.zeros(shifts.shape + (width + 1,), dtype=bool)
-    np.put_along_axis(m, np.where((vals >= 0) & (vals < width), vals, width), True, axis=-1)
-    return m[..., :width]
+def _spread(a: np.ndarray, offsets) -> np.ndarray:
+    """Counts per z of o + x, x from ``a`` (0/1 over the pattern's span), o from the offsets (words)."""
+    for c, n in offsets:
+        a = dilate(a, c, n)
+    return a
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=1 << 16)
 def _coord_distinct(dims, kp, rel_loops, inner, spatial) -> int:
-    """Coordinate values one instance ever holds, summed over the instances along this coordinate."""
+    """Coordinate values one instance ever holds, summed over the instances along this coordinate (words).
+
+    For a window coordinate, one instance's tiles over the whole run cover
+    W = {t + q : t from the outer loops, q from the pattern} (a sum of
+    progressions, :func:`~.progressions.sumset_size`), shifted by its spatial
+    offset o and by -pad, then clipped to [0, size): every (o, w) pair minus
+    those below 0 or at or above size, counted from each end (W and the
+    offsets are symmetric) on a prefix as long as the overhang.
+    """
     outer_ext = {d: 1 for d in dims}
     for d, f, _ in rel_loops:
         outer_ext[d] *= f
     if kp is None:
-        nsig = 1
-        for f, _ in spatial[0]:
-            nsig *= f
+        nsig = _prod(f for f, _ in spatial[0])
         return nsig * outer_ext[dims[0]] * inner[0]
-    # window: each instance's union over time is a window with the outer loops' full range;
-    # loops may be interleaved with spatial digits, so enumerate the offsets exactly.
-    s, dil, pad, size = kp
-    scale = {dims[0]: s, dims[1]: dil}
-    total = 0
-    time_offs = np.zeros(1, dtype=np.int64)
-    for d, f, st in rel_loops:
-        time_offs = (time_offs[:, None] + np.arange(f)[None, :] * st * scale[d]).ravel()
-    pattern = np.array(sorted({p * s + r * dil for p in range(inner[0]) for r in range(inner[1])}), dtype=np.int64)
-    full = np.unique((time_offs[:, None] + pattern[None, :]).ravel())
-    sig = (_offsets(spatial[0])[:, None] * s + _offsets(spatial[1])[None, :] * dil).ravel()
-    for off in sig.tolist():
-        vals = full + off - pad
-        total += int(((vals >= 0) & (vals < size)).sum())
+    pad, size = kp[2], kp[3]
+    scale, pattern, offsets = _window_progs(kp, dims, inner, spatial)
+    covered = tuple((st * scale[d], f) for d, f, st in rel_loops) + pattern
+    total = count(offsets) * sumset_size(covered)
+    top = span(covered) + span(offsets)
+    for lim in (pad, top - size - pad + 1):
+        lim = min(lim, top + 1)
+        if lim > 0:
+            total -= tail(indicator(covered, lim), distribution(offsets, lim), lim)
     return total
