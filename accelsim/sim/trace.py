@@ -3,6 +3,8 @@
 One track (thread) per resource: DRAM, GLB tiles, NoC in, PE array, NoC psum
 out.  Timestamps and durations are in cycles; the viewer shows them as
 microseconds (1 us on screen = 1 cycle), as ``otherData`` says.
+The simulator records at most ``MAX_SPANS`` spans per layer, the first ones in simulation order,
+and drops the rest; ``otherData.truncated`` says whether the cap was reached.
 Format: "Trace Event Format", Google, the "Complete" (ph: X) and metadata
 (ph: M, thread_name) events.
 """
@@ -31,7 +33,7 @@ def trace_events(spans: list, layer: str, cycles: int) -> dict:
         "traceEvents": events,
         "displayTimeUnit": "ms",
         "otherData": {"layer": layer, "cycles": cycles, "time_unit": "1 us in the viewer = 1 cycle",
-                      "spans": len(spans), "spans_written": len(kept), "truncated": len(spans) > MAX_SPANS},
+                      "spans": len(spans), "spans_written": len(kept), "truncated": len(spans) >= MAX_SPANS},
     }
 
 

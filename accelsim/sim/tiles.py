@@ -1,0 +1,416 @@
+"""Tile level of the simulator: DRAM loader, PE array and DRAM writer around the GLB tile slots.
+
+Model (all times in cycles, integers):
+
+* The DRAM loops (outermost first, factors ``f_0 .. f_{n-1}``) run the GLB tiles in odometer
+  order.  A tile's **kind** is ``(entering loop, psum refetch, next tile's entering loop,
+  ofmap-irrelevant DRAM loop > 0)``; the entering loop is None for tile 0 and the next one None
+  for the last tile.  The caller turns a kind into a :class:`TileCost`: the cycles of its
+  **load** (new filter/ifmap words and psums fetched back) and of the **drain** that follows it
+  (the ofmap words that leave), each ``latency + ceil(bytes / bandwidth)`` on the DRAM channel
+  and 0 for a zero-byte transfer, and the cycles of its **array** run (the pass pipeline of the
+  tile, fill to drain).
+* **GLB tile slots**: B = 1, or 2 when the GLB is double-buffered.  The loader loads tiles in
+  order; the load of tile i needs a free slot, i.e. the drain of tile i - B has ended.
+* **PE array**: starts tile i once its load has ended and tile i - 1 is computed.
+* **Writer**: drains tiles in order, each once the tile is computed and the previous drain has
+  ended, then frees the tile's slot.
+* **DRAM channel**: one transfer at a time; loads and drains share it.  A zero-byte transfer
+  still takes its turn (it waits for the channel) but holds it for no time.  **Arbitration
+  rule**: when the channel is free, the waiting transfer requested earliest goes first; a load
+  and a drain requested at the same cycle: the load goes first.  (This is what the simpy
+  version of earlier releases did; it is now stated and enforced, see :class:`Channel`.)
+
+Channel order.  Under the rule the order of transfers is fixed:
+
+* B = 1: ``L0 D0 L1 D1 ...`` (each transfer needs the one before it);
+* B = 2: ``L0 L1 D0 L2 D1 L3 D2 ... L(n-1) D(n-2) D(n-1)``: when D(i-1) ends, the slot it frees
+  lets the loader ask for L(i+1) at that very cycle, while the writer, busy with D(i-1) until
+  then, can ask for D(i) no earlier; the rule gives the load the channel.
+
+Recurrence.  With ``ae`` the end of the previous tile's array run, ``c`` the cycle the channel
+is free for the next load and ``dd'`` the previous tile's drain, a tile ``(ld, a, dd)`` runs
+
+* B = 2:  load ends ``eL = c + ld``; array and previous drain start ``s = max(ae, eL)``;
+  ``ae <- s + a``, ``c <- s + dd'``;
+* B = 1:  previous drain ``[ae, ae + dd')``, load ends ``eL = ae + dd' + ld``; ``s = eL``;
+  ``ae <- s + a``, ``c <- eL``;
+* tile 0: ``s = eL = ld`` (the ``fill`` stall); the last drain starts at ``max(ae, c)``.
+
+The array's stall before tile i > 0 (``dram``) is ``s - ae``; after the last tile, until the
+last drain ends, ``drain``.
+
+Fast walk (default mode).  The recurrence is shift-invariant: adding a constant to every time
+gives the same decisions.  Its state relative to ``ae`` is ``(c - ae, dd')``.  The walk never
+lists the tiles: it follows the DRAM loops hierarchically.  For a loop j, iterations
+1 .. f_j - 2 (for fixed outer values) hold the same sequence of tile kinds, so
+
+* a block (the tiles of loops j.. for given outer values) run from a given relative state is
+  memoised: the same block from the same relative state advances every time by the same amount
+  and ends in the same relative state;
+* in a run of identical iterations, once the relative state at an iteration's start repeats,
+  the iterations in between form a period, and the rest of the run is extrapolated in O(1):
+  times += period's delta x number of periods.
+
+The walk's cost is therefore set by the number of distinct (block, relative state) pairs, not
+by the number of tiles.  The tile counts per kind come from the same hierarchy
+(:func:`tile_counts`); the caller multiplies each kind's pass-level results by its count.
+
+Trace: while spans are being recorded (below the cap ``MAX_SPANS``) nothing is memoised or
+extrapolated, so every tile gets its spans; once the cap is reached the walk goes fast.
+
+Exact mode (:func:`run_exact`) runs loader, array and writer as simpy processes over the same
+tiles (still lazily) with the arbitration rule enforced by :class:`Channel`; the array runs the
+caller's pass-level processes.  Both modes give the same cycles (tests check it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import simpy
+
+from .schedule import odometer
+from .trace import MAX_SPANS
+
+
+@dataclass(frozen=True)
+class TileCost:
+    """The cycles of one tile kind.
+
+    Attributes:
+        load: DRAM channel cycles of the tile's load (0 for a zero-byte load).
+        array: PE array cycles of the tile, first operand delivery to last psum collected.
+        drain: DRAM channel cycles of the drain that follows the tile (0 for zero bytes).
+        spans: trace spans ``(track, name, start, duration)`` of the array run, starts
+            relative to the tile's start (cycles).
+    """
+
+    load: int
+    array: int
+    drain: int
+    spans: tuple = ()
+
+
+@dataclass
+class TileTiming:
+    """Tile-level outcome of a layer (cycles).
+
+    Attributes:
+        end: the last drain's end: the layer's cycles.
+        array_end: the array's end of the last tile.
+        stalls: the array's stalls at the tile level: ``fill`` (before tile 0), ``dram``
+            (between tiles), ``drain`` (after the last tile).
+        counts: tiles per kind.
+        events: steps evaluated: tile steps, memo hits and extrapolations (fast walk), or
+            simpy events of the tile processes (exact mode; the array's own events not included).
+        dram_busy: cycles the DRAM channel was transferring (exact mode; 0 from the fast walk,
+            where the caller sums the kinds' loads and drains).
+    """
+
+    end: int
+    array_end: int
+    stalls: dict
+    counts: dict
+    events: int
+    dram_busy: int = 0
+
+
+def tile_kinds(factors: list[int], irr: list[bool]):
+    """Yield every tile's kind in order, lazily (one tile of lookahead).
+
+    ``irr[j]``: whether DRAM loop j does not index the ofmap (its steps revisit psums).
+    """
+    nd = len(factors)
+    prev = None
+    for k, vals in odometer(factors):
+        if k is None:
+            cur = (None, False, False)
+        else:
+            seen = irr[k] or any(irr[l] and vals[l] > 0 for l in range(k))
+            cur = (k, seen, any(irr[l] and vals[l] > 0 for l in range(nd)))
+        if prev is not None:
+            yield (prev[0], prev[1], cur[0], prev[2])
+        prev = cur
+    yield (prev[0], prev[1], None, prev[2])
+
+
+def tile_counts(factors: list[int], irr: list[bool]) -> dict:
+    """Tiles per kind, from the loop hierarchy (cost independent of the number of tiles)."""
+    nd = len(factors)
+    memo: dict = {}
+
+    def block(j, k, seen, outer, nxt):
+        if j == nd:
+            return {(k, seen, nxt, outer): 1}
+        key = (j, k, seen, outer, nxt)
+        if key in memo:
+            return memo[key]
+        f = factors[j]
+        out = dict(block(j + 1, k, seen, outer, j if f > 1 else nxt))
+        if f > 1:
+            s2 = irr[j] or outer
+            parts = [(block(j + 1, j, s2, s2, j), f - 2), (block(j + 1, j, s2, s2, nxt), 1)]
+            for part, times in parts:
+                for kind, n in part.items():
+                    if times:
+                        out[kind] = out.get(kind, 0) + n * times
+        memo[key] = out
+        return out
+
+    return block(0, None, False, False, None)
+
+
+class _Walk:
+    """The fast walk: the recurrence of the module doc over the loop hierarchy."""
+
+    def __init__(self, factors, irr, double, cost, spans):
+        self.f, self.irr, self.nd, self.double = factors, irr, len(factors), double
+        self.cost, self.costs = cost, {}
+        self.spans = spans
+        self.size = [1] * (self.nd + 1)  # tiles in one block of loops j..
+        for j in range(self.nd - 1, -1, -1):
+            self.size[j] = self.size[j + 1] * factors[j]
+        # state: ae (absolute), rel = c - ae, pend = previous tile's drain (None before tile 0)
+        self.ae, self.rel, self.pend = 0, 0, None
+        self.ti = 0
+        self.fill = 0
+        self.events = 0
+        self.memo: dict = {}
+
+    def _fast(self) -> bool:
+        return self.spans is None or len(self.spans) >= MAX_SPANS
+
+    def _span(self, track, name, start, dur):
+        if len(self.spans) < MAX_SPANS:
+            self.spans.append((track, name, start, dur))
+
+    def tile_cost(self, kind) -> TileCost:
+        tc = self.costs.get(kind)
+        if tc is None:
+            tc = self.costs[kind] = self.cost(kind)
+        return tc
+
+    def step(self, kind):
+        tc = self.tile_cost(kind)
+        ld, a = tc.load, tc.array
+        ae, pend = self.ae, self.pend
+        sd = None
+        if pend is None:  # tile 0
+            el = s = ld
+            c = el
+            self.fill = s
+        elif self.double:
+            el = ae + self.rel + ld
+            s = sd = max(ae, el)
+            c = s + pend
+        else:
+            sd = max(ae, ae + self.rel)
+            el = s = sd + pend + ld
+            c = el
+        if not self._fast():
+            if ld:
+                self._span("DRAM", f"load tile {self.ti}", el - ld, ld)
+            if sd is not None and pend:
+                self._span("DRAM", f"drain tile {self.ti - 1}", sd, pend)
+            self._span("GLB tiles", f"tile {self.ti}", ae, s + a - ae)
+            for tr, nm, t, d in tc.spans:
+                self._span(tr, nm, t + s, d)
+        self.ae = s + a
+        self.rel = c - self.ae
+        self.pend = tc.drain
+        self.ti += 1
+        self.events += 1
+
+    def block(self, j, k, seen, outer, nxt):
+        """The tiles of loops j.. for one iteration of the loops outside (see module doc)."""
+        if j == self.nd:
+            self.step((k, seen, nxt, outer))
+            return
+        key = (j, k, seen, outer, nxt, self.rel, self.pend)
+        if self._fast():
+            hit = self.memo.get(key)
+            if hit is not None:
+                dae, self.rel, self.pend = hit
+                self.ae += dae
+                self.ti += self.size[j]
+                self.events += 1
+                return
+        ae0 = self.ae
+        f = self.f[j]
+        self.block(j + 1, k, seen, outer, j if f > 1 else nxt)
+        if f > 1:
+            s2 = self.irr[j] or outer
+            self.repeat(j, s2, f - 2)
+            self.block(j + 1, j, s2, s2, nxt)
+        self.memo[key] = (self.ae - ae0, self.rel, self.pend)
+
+    def repeat(self, j, s2, count):
+        """``count`` identical iterations of loop j (each entered by loop j, followed by loop j)."""
+        starts: dict = {}  # relative state at an iteration's start -> (iteration, ae)
+        it = 0
+        while it < count:
+            if self._fast():
+                st = (self.rel, self.pend)
+                seen = starts.get(st)
+                if seen is not None:
+                    period = it - seen[0]
+                    q = (count - it) // period
+                    if q:
+                        self.ae += (self.ae - seen[1]) * q
+                        self.ti += self.size[j + 1] * period * q
+                        it += period * q
+                        self.events += 1
+                    starts = {}
+                    if it >= count:
+                        break
+                starts[st] = (it, self.ae)
+            self.block(j + 1, j, s2, s2, j)
+            it += 1
+
+    def finish(self) -> tuple[int, int]:
+        sd = max(self.ae, self.ae + self.rel)
+        if self.pend and not self._fast():
+            self._span("DRAM", f"drain tile {self.ti - 1}", sd, self.pend)
+        return sd + self.pend, self.ae
+
+
+def walk_tiles(factors: list[int], irr: list[bool], double: bool, cost, spans: list | None = None) -> TileTiming:
+    """Run the tile level by the fast walk (module doc).
+
+    Args:
+        factors: DRAM loop factors, outermost first; ``irr``: per DRAM loop, whether it does
+            not index the ofmap.
+        double: two GLB tile slots instead of one.
+        cost: ``kind -> TileCost``; called once per kind.
+        spans: list to append trace spans to (capped at ``MAX_SPANS``), or None.
+    """
+    w = _Walk(factors, irr, double, cost, spans)
+    w.block(0, None, False, False, None)
+    end, array_end = w.finish()
+    counts = tile_counts(factors, irr)
+    computing = sum(w.tile_cost(k).array * n for k, n in counts.items())
+    stalls = {"fill": w.fill, "dram": array_end - w.fill - computing, "drain": end - array_end}
+    return TileTiming(end=end, array_end=array_end, stalls=stalls, counts=counts, events=w.events)
+
+
+class Channel:
+    """The DRAM channel of exact mode: one transfer at a time, granted by the arbitration rule.
+
+    A request waits in a list with its request cycle.  Whenever the channel is free and
+    someone waits, the grant is decided at the end of the current cycle's events (after
+    every other event of that cycle, so every request made in that cycle competes): the
+    earliest request goes first, a load before a drain requested in the same cycle.
+    """
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.free = True
+        self.waiting: list = []  # (request cycle, 0 load / 1 drain, event)
+        self.armed = False
+
+    def request(self, drain: bool) -> simpy.Event:
+        ev = self.env.event()
+        self.waiting.append((self.env.now, 1 if drain else 0, ev))
+        self._arm()
+        return ev
+
+    def release(self) -> None:
+        self.free = True
+        self._arm()
+
+    def _arm(self):
+        if self.free and self.waiting and not self.armed:
+            self.armed = True
+            self._later()
+
+    def _later(self):
+        ev = self.env.event()
+        ev.callbacks.append(self._decide)
+        ev.succeed()
+
+    def _decide(self, _ev):
+        if self.env.peek() == self.env.now:  # events of this cycle still pending: decide after them
+            self._later()
+            return
+        self.armed = False
+        self.waiting.sort(key=lambda w: (w[0], w[1]))
+        ev = self.waiting.pop(0)[2]
+        self.free = False
+        ev.succeed()
+
+
+def run_exact(factors: list[int], irr: list[bool], double: bool, transfer_cycles, run_array,
+              spans: list | None = None) -> TileTiming:
+    """Run the tile level as simpy processes (every tile an event), see the module doc.
+
+    Args:
+        transfer_cycles: ``kind -> (load cycles, drain cycles)``.
+        run_array: ``(env, kind) -> generator`` running one tile's passes on the array.
+        spans: list to append trace spans to (capped at ``MAX_SPANS``), or None.
+    """
+    env = simpy.Environment()
+    chan = Channel(env)
+    slots = simpy.Container(env, capacity=2 if double else 1, init=2 if double else 1)
+    loaded = simpy.Store(env)
+    computed = simpy.Store(env)
+    stalls = {"fill": 0, "dram": 0, "drain": 0}
+    counts: dict = {}
+    out = {"events": 0, "busy": 0}
+    finished = {}
+    n_tiles = 1
+    for f in factors:
+        n_tiles *= f
+
+    durations: dict = {}
+
+    def cycles(kind):
+        if kind not in durations:
+            durations[kind] = transfer_cycles(kind)
+        return durations[kind]
+
+    def span(track, name, start, dur):
+        if spans is not None and len(spans) < MAX_SPANS:
+            spans.append((track, name, start, dur))
+
+    def transfer(dur, drain, label):
+        yield chan.request(drain)
+        if dur:
+            span("DRAM", label, env.now, dur)
+            yield env.timeout(dur)
+            out["busy"] += dur
+        chan.release()
+        out["events"] += 3
+
+    def loader():
+        for ti, kind in enumerate(tile_kinds(factors, irr)):
+            counts[kind] = counts.get(kind, 0) + 1
+            yield slots.get(1)
+            yield from transfer(cycles(kind)[0], False, f"load tile {ti}")
+            yield loaded.put((ti, kind))
+
+    def writer():
+        for _ in range(n_tiles):
+            ti, kind = yield computed.get()
+            yield from transfer(cycles(kind)[1], True, f"drain tile {ti}")
+            yield slots.put(1)
+        finished["end"] = env.now
+
+    def array():
+        for _ in range(n_tiles):
+            w = env.now
+            ti, kind = yield loaded.get()
+            stalls["fill" if ti == 0 else "dram"] += env.now - w
+            yield from run_array(env, kind)
+            span("GLB tiles", f"tile {ti}", int(w), int(env.now - w))
+            yield computed.put((ti, kind))
+        finished["array"] = env.now
+
+    env.process(loader())
+    env.process(writer())
+    env.process(array())
+    env.run()
+    end, array_end = int(finished["end"]), int(finished["array"])
+    stalls["drain"] = end - array_end
+    return TileTiming(end=end, array_end=array_end, stalls=stalls, counts=counts, events=out["events"],
+                      dram_busy=out["busy"])
