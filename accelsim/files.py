@@ -203,6 +203,17 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # Python's limit on int digits (4,300): a traceback before
+            raise _Limit(f"the number at line {node.start_mark.line + 1} has {len(str(node.value)):,} "
+                         "characters; numbers that long are not accepted (no size comes near)") from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
 class _Limit(Exception):
     """A structural limit of the loader was hit (message for the user)."""
 

@@ -447,3 +447,8 @@ def test_highly_divisible_layer_on_a_huge_glb_is_searched_in_bounded_time():
     rep = succeeds(run("run", write("huge_glb.yaml", a), write("div.yaml", wl), "--dataflow", "ws"))
     search = rep["layers"][0]["search"]
     assert search["space_capped"] and not search["exhaustive"]
+
+
+def test_5000_digit_integer():
+    text = "input: {channels: " + "9" * 5000 + "}\nlayers: [{type: fc, out_features: 3}]\n"
+    fails(run("run", "eyeriss.yaml", write("bigint.yaml", text)), "bigint.yaml", "line 1", "5,000 characters")
