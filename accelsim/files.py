@@ -246,8 +246,9 @@ def parse_yaml(text: str, display: str, expected: str = "a YAML file") -> Any:
         InputError: malformed YAML (line and column), a limit exceeded, a
             duplicate key, several documents, or an empty file.
     """
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # PyYAML's reader rejects control characters here
         try:
             node = loader.get_single_node()
         except yaml.composer.ComposerError as e:
@@ -272,7 +273,8 @@ def parse_yaml(text: str, display: str, expected: str = "a YAML file") -> Any:
     except RecursionError:  # defensive: the depth cap should make this unreachable
         raise InputError(f"nested too deeply (limit {MAX_YAML_DEPTH} levels)", source=display) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def guess_kind(data: Any) -> str | None:

@@ -169,9 +169,10 @@ def run_network(
         what = f"{short(selection)} selects" if selection else f"{workload.path} has"
         raise InputError(f"{what} no layer with MACs (pool and add layers are not mapped)",
                          field="--layers" if selection else None)
-    # fixed mappings are checked before any search starts
+    # fixed mappings are checked before any search starts;
+    # every mapping in the file is checked, also those of layers --layers leaves out
     fixed_maps = {l.name: build_fixed(fixed[l.name], l.nest, arch, dataflow, src, l.name)
-                  for l in mac_layers if l.name in fixed}
+                  for l in workload.layers if l.name in fixed}
     # one search per distinct loop nest, in parallel; fixed mappings are evaluated directly
     first_of: dict = {}
     for layer in mac_layers:

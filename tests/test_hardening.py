@@ -452,3 +452,15 @@ def test_highly_divisible_layer_on_a_huge_glb_is_searched_in_bounded_time():
 def test_5000_digit_integer():
     text = "input: {channels: " + "9" * 5000 + "}\nlayers: [{type: fc, out_features: 3}]\n"
     fails(run("run", "eyeriss.yaml", write("bigint.yaml", text)), "bigint.yaml", "line 1", "5,000 characters")
+
+
+@pytest.mark.parametrize("content", ["\x00", "name: \x07\n", "name: a\x1b[31m\n", "name: \x7f\n"])
+def test_control_character_in_yaml(content):
+    Path("ctl.yaml").write_text(content)
+    fails(run("run", "eyeriss.yaml", "ctl.yaml"), "ctl.yaml", "malformed YAML", "unacceptable character")
+
+
+def test_bad_mapping_of_an_unselected_layer_is_still_reported():
+    text = "layers:\n  fc:\n    rf: {M: 3}\n"
+    fails(run("run", "eyeriss.yaml", write("w.yaml", mini()), "--layers", "c1", "--mapping", write("m.yaml", text)),
+          "m.yaml", "layers.fc")
