@@ -35,9 +35,10 @@ Default mode, on three levels of reuse:
 * the tile level is the explicit recurrence of :mod:`accelsim.sim.tiles`, walked over the
   DRAM loop hierarchy with memoised blocks and extrapolated runs of identical iterations, so
   its cost does not grow with the number of alike tiles;
-* within a tile, the pass pipeline is evaluated by its exact max-plus recurrence, and a run
-  of identical passes is extrapolated once the pipeline advances by the same amount in every
-  stage (periodic steady state).
+* within a tile, the pass level (sequential, pipelined or systolic folds) is its exact
+  shift-invariant recurrence, walked over the GLB loop hierarchy the same way
+  (:mod:`accelsim.sim.passwalk`), so its cost does not grow with the number of alike passes
+  either; compute, busy times and pass counts come from the hierarchy's record counts.
 
 ``exact=True`` switches all three off: every tile is a simpy event (loader, array, writer
 processes, the channel granted by the same arbitration rule, explicitly) and runs its passes
@@ -51,8 +52,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import simpy
-
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import TENSORS, LoopNest
@@ -60,6 +59,7 @@ from .passes import CAUSES, RESOURCES, Acc, LayerPasses, ceil_int
 from .passes import bank_shares as _bank_shares  # noqa: F401  (kept importable here)
 from .schedule import INPUTS
 from .tiles import TileCost, run_exact, walk_tiles
+from .trace import MAX_SPANS
 
 __all__ = ["CAUSES", "RESOURCES", "SimResult", "simulate"]
 
@@ -77,10 +77,10 @@ class SimResult:
             one-truth check): ``{"rf_fills": {tensor: words}, "glb_reads":
             {tensor: words}, "glb_updates": ofmap words, "dram_reads": {tensor:
             words}, "dram_updates": ofmap words}``.
-        events: simulation steps processed: each tile kind's pass simulation once plus
-            the tile walk's steps (default mode, not growing with the number of alike
-            tiles), or every simpy event (exact mode); tiles, passes: how many of each
-            the layer has.
+        events: simulation steps processed: each tile kind's pass walk once plus the tile
+            walk's steps (default mode; steps, memo hits and extrapolations, not growing with
+            the number of alike tiles or passes), or every simpy event (exact mode); tiles,
+            passes: how many of each the layer has.
         exact: whether every pass was simulated.
         wall_s: simulation wall time.
         trace: spans ``(track, name, start, duration)`` if a trace was asked for.
@@ -166,12 +166,10 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
 
         def cost(kind):
             """Simulate one tile of this kind once (its pass pipeline); later tiles of the kind reuse it."""
-            sub_env = simpy.Environment()
-            sub = subs[kind] = Acc()
-            sub_env.process(L.run_tile(sub_env, L.passes(kind), sub, trace))
-            sub_env.run()
+            sub_spans = [] if trace and len(acc.spans) < MAX_SPANS else None  # no room left: no spans
+            dur, subs[kind] = L.tile_walk(kind, sub_spans)
             ld, dd = transfer_cycles(kind)
-            return TileCost(ld, int(sub_env.now), dd, tuple(sub.spans))
+            return TileCost(ld, dur, dd, tuple(sub_spans or ()))
 
         tt = walk_tiles(factors, L.irr[:nd], double, cost, spans)
         for kind, n in tt.counts.items():

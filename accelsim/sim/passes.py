@@ -6,12 +6,17 @@ operands over the NoC (per-tensor links, ``ceil(words / bw)`` cycles) limited by
 port (or, with ``glb.banks`` >= 3, by the share of the read bandwidth the tensor's own banks
 give); the array computes the pass; a *collector* returns the psums that leave, after spatial
 reduction, over the psum link, limited by the GLB write port.  With double-buffered RFs or
-operand FIFOs the feeder runs one pass ahead and the collector one pass behind
-(:meth:`LayerPasses._pipeline_recurrence`, or simpy processes in exact mode); otherwise the
+operand FIFOs the feeder runs one pass ahead and the collector one pass behind; otherwise the
 three take turns.  Systolic arrays time folds as SCALE-Sim does (:mod:`accelsim.sim.systolic`).
 A tile starts with an empty pass pipeline and ends with it drained, so a tile's timeline
 depends only on its kind (see :mod:`accelsim.sim.tiles`).  Times are cycles (integers);
 words may be fractional means (see the schedule).
+
+Default mode: :meth:`LayerPasses.tile_walk` runs the recurrences of
+:mod:`accelsim.sim.passwalk` over the GLB loop hierarchy (cost independent of the number of
+alike passes).  Exact mode: :meth:`LayerPasses.passes` lists the passes (run-length encoded)
+and :meth:`LayerPasses.run_tile` runs them as simpy processes, every pass of a pipelined
+array an event.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ..arch.spec import Architecture
 from ..cost.model import level_extents, tile_words
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
+from .passwalk import PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
 from .schedule import INPUTS, Schedule, build_schedule, odometer
 from .systolic import fold_cycles
 from .trace import MAX_SPANS
@@ -70,7 +76,7 @@ class LayerPasses:
 
     def __init__(self, nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | None, exact: bool):
         self.arch = arch
-        self.exact = exact
+        self.exact = exact  # kept for callers; the mode is chosen by which method runs a tile
         self.s: Schedule = build_schedule(nest, arch, m)
         ref = arch.word_bits["ifmap"]
         self.w = {t: arch.word_bits[t] / ref for t in TENSORS}
@@ -87,10 +93,45 @@ class LayerPasses:
         loops = self.s.loops
         self.fold_start = [rel is None or any(loops[l][0] in rel for l in range(j, len(loops)))
                            for j in range(len(loops))]
+        self.pipelined = not self.systolic and (arch.rf_double_buffered or arch.rf_fifo)
+        self.tree = PassTree(self.glb_factors, self.s.n_dram, self.irr, self.record)
+        self._memo: dict = {}  # the pass walk's blocks, shared by the tile kinds
 
-    # ---- pass list of one tile kind, run-length encoded
+    # ---- default mode: the hierarchical walk of :mod:`accelsim.sim.passwalk`
+    def record(self, j, seen, nxt):
+        """Record of a pass of type ``j`` (None: the layer's first) followed by a pass of type
+        ``nxt`` (None: none, the final psums leave)."""
+        return self._record(j, seen, self.s.final_psum if nxt is None else self.s.pass_types[nxt].psum_in)
+
+    def tile_walk(self, kind, spans: list | None = None) -> tuple[int, Acc]:
+        """One tile of ``kind`` from an empty pass pipeline: ``(duration in cycles, what it produced)``.
+
+        Spans (relative to the tile start) go to ``spans`` while it is below ``MAX_SPANS``.
+        """
+        first_type, first_seen, next_type, dram_irr = kind
+        tree, a = self.tree, self.arch
+        if self.systolic:
+            w = SystolicWalk(tree, self._memo, spans, MAX_SPANS, sum(self.fold_start[self.s.n_dram:]),
+                             a.rows, a.cols, self.stationary)
+        else:
+            w = (PipelinedWalk if self.pipelined else SequentialWalk)(tree, self._memo, spans, MAX_SPANS)
+        dur = w.run(first_type, first_seen, dram_irr, next_type)
+        acc = Acc(events=w.events)
+        for c, v in w.stalls.items():
+            acc.stalls[c] += v
+        for (j, seen, _, _, cp, _, _, busy), n in tree.counts(0, first_type, first_seen, dram_irr, next_type).items():
+            acc.type_counts[j] = acc.type_counts.get(j, 0) + n
+            if seen:
+                acc.seen_counts[j] = acc.seen_counts.get(j, 0) + n
+            for r, v in busy:
+                acc.busy[r] += v * n
+            acc.compute += cp * n
+            acc.busy["pe_array"] += cp * n
+        return dur, acc
+
+    # ---- exact mode: pass list of one tile kind, run-length encoded
     def passes(self, kind):
-        """Runs ``(record, n)`` of a tile kind's passes, in order.
+        """Runs ``(record, n)`` of a tile kind's passes, in order (exact mode; it grows with the passes).
 
         A record is (type, seen, deliver cycles, deliver cause, compute cycles,
         drain cycles, drain cause, busy); consecutive steps of the innermost
@@ -157,9 +198,9 @@ class LayerPasses:
                 ("noc_psum_out", ceil_int(c_noc)))
         return (j, seen, deliver, d_cause, s.pass_compute, drain, c_cause, busy)
 
-    # ---- one tile's pass pipeline
+    # ---- exact mode: one tile's pass pipeline as simpy processes
     def run_tile(self, env, runs, acc: Acc, trace: bool, absolute: bool = False):
-        """Run one tile's passes.  Spans are relative to the tile start unless ``absolute``."""
+        """Run one tile's passes (:meth:`passes`).  Spans are relative to the tile start unless ``absolute``."""
         t0 = 0 if absolute else env.now
         for rec, n in runs:
             j, seen = rec[0], rec[1]
@@ -170,13 +211,8 @@ class LayerPasses:
                 acc.busy[r] += v * n
         if self.systolic:
             yield from self._run_systolic(env, runs, acc, trace, t0)
-        elif self.arch.rf_double_buffered or self.arch.rf_fifo:
-            if self.exact:
-                yield from self._run_pipelined(env, [rec for rec, n in runs for _ in range(n)], acc, trace, t0)
-            else:
-                dur = self._pipeline_recurrence(runs, acc, trace, env.now - t0)
-                if dur:
-                    yield env.timeout(dur)
+        elif self.pipelined:
+            yield from self._run_pipelined(env, [rec for rec, n in runs for _ in range(n)], acc, trace, t0)
         else:
             yield from self._run_sequential(env, runs, acc, trace, t0)
 
@@ -246,69 +282,6 @@ class LayerPasses:
         w0 = env.now
         yield done
         acc.stalls[recs[-1][6]] += env.now - w0
-
-    def _pipeline_recurrence(self, runs, acc, trace, t0_abs):
-        """The same pipeline as :meth:`_run_pipelined`, as its exact max-plus recurrence.
-
-        fe[p] = max(fe[p-1], ce[p-2]) + deliver[p]      (feeder; operand buffer of pass p-2 freed)
-        cs[p] = max(ce[p-1], fe[p], de[p-2])            (operands in, array free, a psum buffer free)
-        ce[p] = cs[p] + compute[p]
-        de[p] = max(de[p-1], ce[p]) + drain[p]          (collector)
-        Within a run of identical passes, once the state (fe, ce, de of the last
-        two passes) advances by the same amount d for every component, every
-        later pass advances by d too (the recurrence is max-plus linear), so the
-        rest of the run is extrapolated.  Returns the tile's duration.
-        """
-        fe1 = ce1 = ce2 = de1 = de2 = 0
-        p = 0
-        prev_cc = None
-        prev2_cc = None
-        for rec, n in runs:
-            _, _, dv, dc, cp, dr, cc, _ = rec
-            k = 0
-            last = None
-            while k < n:
-                fe = max(fe1, ce2) + dv
-                cs = max(ce1, fe, de2)
-                ce = cs + cp
-                de = max(de1, ce) + dr
-                wait_in = max(0, fe - ce1)
-                wait_out = max(0, cs - max(ce1, fe))
-                acc.stalls[dc] += wait_in
-                acc.stalls[(prev2_cc if p >= 2 else cc)] += wait_out
-                acc.compute += cp
-                acc.busy["pe_array"] += cp
-                if trace:
-                    self._span(acc, trace, "NoC in", f"pass {p} operands", t0_abs + fe - dv, dv, 0)
-                    self._span(acc, trace, "PE array", f"pass {p}", t0_abs + cs, cp, 0)
-                    self._span(acc, trace, "NoC psum out", f"pass {p} psums", t0_abs + de - dr, dr, 0)
-                state = (fe - fe1, ce - ce1, ce1 - ce2, de - de1, de1 - de2)
-                fe1, ce2, ce1, de2, de1 = fe, ce1, ce, de1, de
-                prev2_cc, prev_cc = prev_cc, cc
-                p += 1
-                k += 1
-                acc.events += 1
-                if not self.exact and last == state and len(set(state)) == 1 and k < n:
-                    d, rest = state[0], n - k
-                    if trace:
-                        for i in range(1, rest + 1):
-                            if len(acc.spans) >= MAX_SPANS:
-                                break
-                            self._span(acc, trace, "NoC in", f"pass {p + i - 1} operands", t0_abs + fe - dv + d * i, dv, 0)
-                            self._span(acc, trace, "PE array", f"pass {p + i - 1}", t0_abs + cs + d * i, cp, 0)
-                            self._span(acc, trace, "NoC psum out", f"pass {p + i - 1} psums", t0_abs + de - dr + d * i,
-                                       dr, 0)
-                    fe1, ce1, ce2, de1, de2 = fe1 + d * rest, ce1 + d * rest, ce2 + d * rest, de1 + d * rest, \
-                        de2 + d * rest
-                    acc.stalls[dc] += wait_in * rest
-                    acc.stalls[cc] += wait_out * rest  # steady state: the wait is for this run's own psums
-                    acc.compute += cp * rest
-                    acc.busy["pe_array"] += cp * rest
-                    p += rest
-                    k = n
-                last = state
-        acc.stalls[prev_cc] += de1 - ce1
-        return de1
 
     def _folds(self, runs):
         """Group passes into systolic folds: a pass that moves the stationary tensor's tile starts one.
