@@ -226,7 +226,7 @@ def test_systolic_fold_starts_whenever_the_stationary_tile_moves(order, folds):
 
 def test_glb_banks_turn_unbalanced_reads_into_bank_conflicts():
     """One pooled port vs banks split by tile size: reads of one tensor get only its banks' bandwidth."""
-    from accelsim.sim.engine import _bank_shares
+    from accelsim.sim.passes import bank_shares as _bank_shares
 
     m = _mapping()
 

@@ -56,7 +56,6 @@ from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import TENSORS, LoopNest
 from .passes import CAUSES, RESOURCES, Acc, LayerPasses, ceil_int
-from .passes import bank_shares as _bank_shares  # noqa: F401  (kept importable here)
 from .schedule import INPUTS
 from .tiles import TileCost, run_exact, walk_tiles
 from .trace import MAX_SPANS
