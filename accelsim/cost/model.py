@@ -129,8 +129,12 @@ def _ceil(a: float) -> int:
     return i if i >= a else i + 1
 
 
-def _strides(m: Mapping) -> dict[str, dict[str, int]]:
-    """Stride in iterations of each level's loop, per dim (inner levels less significant)."""
+def loop_strides(m: Mapping) -> dict[str, dict[str, int]]:
+    """``{level: {dim: stride}}``: how many iterations of the dim one step of that level's loop advances.
+
+    Inner levels are the less significant digits (see mapping.py), so the
+    RF's stride is 1 and each outer level's is the product of the factors below.
+    """
     out: dict[str, dict[str, int]] = {l: {} for l in LEVELS}
     for d in DIMS:
         st = 1
@@ -140,7 +144,12 @@ def _strides(m: Mapping) -> dict[str, dict[str, int]]:
     return out
 
 
-def _outer_loops(m: Mapping, levels: tuple[str, ...], strides) -> list[tuple[str, int, int]]:
+def outer_loops(m: Mapping, levels: tuple[str, ...], strides) -> list[tuple[str, int, int]]:
+    """The temporal loops of ``levels`` (outermost first, factor > 1 only) as ``(dim, factor, stride)``.
+
+    ``strides`` comes from :func:`loop_strides`; this is the ``outer`` argument
+    of :func:`accelsim.cost.nest_analysis.analyse` for the level below.
+    """
     loops = []
     for l in levels:
         for d in m.nonunit_order(l):
@@ -211,11 +220,11 @@ def access_counts(nest: LoopNest, m: Mapping, noc_types: dict[str, str] | None =
         ValueError: the mapping's factors do not multiply to the layer's bounds.
     """
     m.check(nest)
-    strides = _strides(m)
+    strides = loop_strides(m)
     macs = nest.macs
     ext = level_extents(m)
-    rf_outer = _outer_loops(m, ("dram", "glb"), strides)
-    glb_outer = _outer_loops(m, ("dram",), strides)
+    rf_outer = outer_loops(m, ("dram", "glb"), strides)
+    glb_outer = outer_loops(m, ("dram",), strides)
     spatial = {d: tuple((m.factors[a][d], strides[a][d]) for a in ("rows", "cols") if m.factors[a][d] > 1)
                for d in DIMS}
     counts = AccessCounts(macs=macs, levels={l: {} for l in STORAGE})

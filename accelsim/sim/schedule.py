@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..arch.spec import Architecture
-from ..cost.model import _outer_loops, _strides, level_extents, tile_words
+from ..cost.model import level_extents, loop_strides, outer_loops, tile_words
 from ..cost.nest_analysis import TileStats, analyse
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
@@ -113,9 +113,9 @@ def _traffic(stats: dict[str, TileStats], j: int | None, unicast: dict) -> StepT
 
 def build_schedule(nest: LoopNest, arch: Architecture, m: Mapping) -> Schedule:
     """Tile/pass schedule of ``m`` on ``arch`` with per-step-type traffic (see module doc)."""
-    strides = _strides(m)
-    dram_loops = _outer_loops(m, ("dram",), strides)
-    glb_loops = _outer_loops(m, ("glb",), strides)
+    strides = loop_strides(m)
+    dram_loops = outer_loops(m, ("dram",), strides)
+    glb_loops = outer_loops(m, ("glb",), strides)
     loops = dram_loops + glb_loops
     ext = level_extents(m)
     spatial = {d: tuple((m.factors[a][d], strides[a][d]) for a in ("rows", "cols") if m.factors[a][d] > 1)
