@@ -23,7 +23,7 @@ from .mapping.dataflow import Dataflow
 from .mapping.fixed import MappingFile, build_fixed
 from .mapping.search import DEFAULT_BUDGET, SearchResult, evaluate, search
 from .sim.engine import SimResult, simulate
-from .workload.network import Layer, Workload
+from .workload import Layer, Workload
 
 
 @dataclass

@@ -1,0 +1,284 @@
+"""Layer types of a workload file: each validates its own fields and lowers itself to a loop nest.
+
+A layer type is a pydantic model (``type`` is the discriminator) with a
+``lower()`` that, given its producers' activation shapes, checks the shapes
+along its input edges and returns a :class:`Layer`: the output shape, the
+canonical loop nest (``None`` for layers without MACs) and the parameter
+count.  Sizes are in elements; see :mod:`accelsim.workload.network` for the
+file schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Callable, Literal, NoReturn, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..errors import short
+from ..limits import MAX_DIM
+from .loopnest import LoopNest, out_size
+
+#: A size: >= 1 and at most MAX_DIM (see accelsim.limits).
+Size = Annotated[int, Field(ge=1, le=MAX_DIM)]
+Pair = Union[int, list[int]]
+#: ``bad(message, field=None)`` raises the InputError of one layer.
+Bad = Callable[..., NoReturn]
+
+LAYER_TYPES = ("conv2d", "fc", "matmul", "pool", "add")
+MAC_TYPES = ("conv2d", "fc", "matmul")
+
+
+class Strict(BaseModel):
+    """Strict pydantic model: unknown fields, coerced types and non-finite floats are rejected."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Activation shape: batch, channels, height, width."""
+
+    n: int
+    c: int
+    h: int
+    w: int
+
+    @property
+    def features(self) -> int:
+        return self.c * self.h * self.w
+
+    def __str__(self) -> str:
+        return f"{self.n}x{self.c}x{self.h}x{self.w}"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer after validation.
+
+    Attributes:
+        name, type: as in the file (``type`` one of LAYER_TYPES).
+        inputs: names of producer layers (``"input"`` for the network input).
+        in_shape, out_shape: activation shapes (N, C, H, W).
+        nest: the loop nest for MAC layers, ``None`` for pool/add.
+        params: parameter count (filter words, plus biases if ``bias``).
+        spec: the validated spec as given (for the report).
+    """
+
+    name: str
+    type: str
+    inputs: tuple[str, ...]
+    in_shape: Shape | None
+    out_shape: Shape
+    nest: LoopNest | None
+    params: int
+    spec: dict
+
+    @property
+    def macs(self) -> int:
+        return self.nest.macs if self.nest else 0
+
+
+def _two(v) -> tuple[int, int]:
+    if isinstance(v, int):
+        return (v, v)
+    return (v[0], v[1]) if len(v) == 2 else (v[0], v[0])
+
+
+def _pad4(v) -> tuple[int, int, int, int]:
+    if isinstance(v, int):
+        return (v, v, v, v)
+    if len(v) == 1:
+        return (v[0],) * 4
+    if len(v) == 2:
+        return (v[0], v[0], v[1], v[1])
+    return tuple(v)  # top, bottom, left, right
+
+
+def _one_input(kind: str, in_shapes: list[Shape], bad: Bad) -> Shape:
+    if len(in_shapes) != 1:
+        bad(f"a {kind} layer reads exactly one input, got {len(in_shapes)}", "inputs")
+    return in_shapes[0]
+
+
+class _LayerBase(Strict):
+    """Fields every layer has; each layer type adds its own and its ``lower()``."""
+
+    name: str | None = None
+    inputs: list[str] | None = None
+
+    def record(self) -> dict:
+        """The validated spec as given (for the report)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+def _pair_ok(v, n_allowed=(1, 2), minimum=1):
+    vals = [v] if isinstance(v, int) else list(v)
+    if len(vals) not in n_allowed:
+        raise ValueError(f"expected an integer or a list of {' or '.join(map(str, n_allowed))} integers")
+    for x in vals:
+        if x < minimum:
+            raise ValueError(f"must be >= {minimum}, got {x}")
+        if x > MAX_DIM:
+            raise ValueError(f"must be <= {MAX_DIM} (2**31, the limit on any size), got {x}")
+    return v
+
+
+class Conv2dSpec(_LayerBase):
+    """2-D convolution (grouped and depthwise with ``groups``); kernel, stride, dilation as int or [h, w],
+    padding as int, [h, w] or [top, bottom, left, right]; output size by the floor rule."""
+
+    type: Literal["conv2d"]
+    out_channels: Size
+    kernel: Pair
+    stride: Pair = 1
+    padding: Pair = 0
+    dilation: Pair = 1
+    groups: Size = 1
+    bias: bool = False
+    in_channels: int | None = None
+    out_height: int | None = None
+    out_width: int | None = None
+
+    @field_validator("kernel", "stride", "dilation")
+    @classmethod
+    def _pairs(cls, v):
+        return _pair_ok(v)
+
+    @field_validator("padding")
+    @classmethod
+    def _padding(cls, v):
+        return _pair_ok(v, (1, 2, 4), minimum=0)
+
+    def lower(self, name: str, inputs: tuple[str, ...], in_shapes: list[Shape], bad: Bad) -> Layer:
+        """This layer's shapes, loop nest and parameters; ``bad(message, field)`` raises an InputError."""
+        x = _one_input(self.type, in_shapes, bad)
+        R, S = _two(self.kernel)
+        sh, sw = _two(self.stride)
+        dh, dw = _two(self.dilation)
+        pt, pb, pl, pr = _pad4(self.padding)
+        G = self.groups
+        if self.in_channels is not None and self.in_channels != x.c:
+            bad(f"in_channels is {self.in_channels} but its input {short(inputs[0])} has {x.c} channels",
+                "in_channels")
+        if x.c % G:
+            bad(f"input channels {x.c} do not divide by groups {G}", "groups")
+        if self.out_channels % G:
+            bad(f"out_channels {self.out_channels} do not divide by groups {G}", "out_channels")
+        P = out_size(x.h, R, sh, pt, pb, dh)
+        Q = out_size(x.w, S, sw, pl, pr, dw)
+        if P <= 0 or Q <= 0:
+            bad(
+                f"output would be empty ({P}x{Q}): input {x.h}x{x.w}, kernel {R}x{S}, "
+                f"stride {sh}x{sw}, padding {self.padding}, dilation {dh}x{dw}",
+                "kernel",
+            )
+        if self.out_height is not None and self.out_height != P:
+            bad(f"out_height {self.out_height} disagrees with the floor rule, which gives {P}", "out_height")
+        if self.out_width is not None and self.out_width != Q:
+            bad(f"out_width {self.out_width} disagrees with the floor rule, which gives {Q}", "out_width")
+        C, M = x.c // G, self.out_channels // G
+        nest = LoopNest(
+            dims=dict(N=x.n, G=G, M=M, C=C, P=P, Q=Q, R=R, S=S),
+            H=x.h, W=x.w, stride=(sh, sw), dilation=(dh, dw), padding=(pt, pb, pl, pr),
+        )
+        params = G * M * C * R * S + (self.out_channels if self.bias else 0)
+        return Layer(name, "conv2d", inputs, x, Shape(x.n, self.out_channels, P, Q), nest, params, self.record())
+
+
+class FCSpec(_LayerBase):
+    """Fully connected: a conv with P = Q = R = S = 1 over the flattened input (C = channels x H x W)."""
+
+    type: Literal["fc"]
+    out_features: Size
+    in_features: int | None = None
+    bias: bool = True
+
+    def lower(self, name: str, inputs: tuple[str, ...], in_shapes: list[Shape], bad: Bad) -> Layer:
+        """This layer's shapes, loop nest and parameters; ``bad(message, field)`` raises an InputError."""
+        x = _one_input(self.type, in_shapes, bad)
+        if self.in_features is not None and self.in_features != x.features:
+            bad(f"in_features is {self.in_features} but its input {short(inputs[0])} gives {x.features} ({x})",
+                "in_features")
+        nest = LoopNest(dims=dict(N=x.n, G=1, M=self.out_features, C=x.features, P=1, Q=1, R=1, S=1), H=1, W=1)
+        params = self.out_features * x.features + (self.out_features if self.bias else 0)
+        return Layer(name, "fc", inputs, x, Shape(x.n, self.out_features, 1, 1), nest, params, self.record())
+
+
+class MatmulSpec(_LayerBase):
+    """[rows x inner] . [inner x cols]: an FC with N = rows; parameters are the [inner x cols] operand."""
+
+    type: Literal["matmul"]
+    rows: Size
+    inner: Size
+    cols: Size
+
+    def lower(self, name: str, inputs: tuple[str, ...], in_shapes: list[Shape], bad: Bad) -> Layer:
+        """This layer's shapes, loop nest and parameters; ``bad(message, field)`` raises an InputError."""
+        if len(in_shapes) > 1:
+            bad(f"a matmul layer reads at most one activation input, got {len(in_shapes)}", "inputs")
+        x = in_shapes[0] if in_shapes else None
+        if x is not None and (x.n != self.rows or x.features != self.inner):
+            bad(f"[rows x inner] = [{self.rows} x {self.inner}] does not match its input {short(inputs[0])} ({x})")
+        nest = LoopNest(dims=dict(N=self.rows, G=1, M=self.cols, C=self.inner, P=1, Q=1, R=1, S=1), H=1, W=1)
+        x = x or Shape(self.rows, self.inner, 1, 1)
+        return Layer(name, "matmul", inputs, x, Shape(self.rows, self.cols, 1, 1), nest, self.inner * self.cols,
+                     self.record())
+
+
+class PoolSpec(_LayerBase):
+    """Max or average pooling (no MACs, not mapped); ``global: true`` pools the whole map."""
+
+    type: Literal["pool"]
+    mode: Literal["max", "avg"] = "max"
+    kernel: Pair | None = None
+    stride: Pair | None = None
+    padding: Pair = 0
+    global_: bool = Field(default=False, alias="global")
+
+    @field_validator("kernel", "stride")
+    @classmethod
+    def _pairs(cls, v):
+        return v if v is None else _pair_ok(v)
+
+    @field_validator("padding")
+    @classmethod
+    def _padding(cls, v):
+        return _pair_ok(v, (1, 2, 4), minimum=0)
+
+    def lower(self, name: str, inputs: tuple[str, ...], in_shapes: list[Shape], bad: Bad) -> Layer:
+        """This layer's shapes, loop nest and parameters; ``bad(message, field)`` raises an InputError."""
+        x = _one_input(self.type, in_shapes, bad)
+        if self.global_:
+            if self.kernel is not None or self.stride is not None:
+                bad("a global pool takes no kernel or stride", "kernel")
+            return Layer(name, "pool", inputs, x, Shape(x.n, x.c, 1, 1), None, 0, self.record())
+        if self.kernel is None:
+            bad("required field is missing (or set global: true)", "kernel")
+        R, S = _two(self.kernel)
+        sh, sw = _two(self.stride if self.stride is not None else self.kernel)
+        pt, pb, pl, pr = _pad4(self.padding)
+        P, Q = out_size(x.h, R, sh, pt, pb, 1), out_size(x.w, S, sw, pl, pr, 1)
+        if P <= 0 or Q <= 0:
+            bad(f"output would be empty ({P}x{Q})", "kernel")
+        return Layer(name, "pool", inputs, x, Shape(x.n, x.c, P, Q), None, 0, self.record())
+
+
+class AddSpec(_LayerBase):
+    """Element-wise sum of two or more inputs of one shape (residual shortcut; no MACs, not mapped)."""
+
+    type: Literal["add"]
+
+    def lower(self, name: str, inputs: tuple[str, ...], in_shapes: list[Shape], bad: Bad) -> Layer:
+        """This layer's shapes, loop nest and parameters; ``bad(message, field)`` raises an InputError."""
+        if len(in_shapes) < 2:
+            bad("an add layer sums two or more inputs; list them in 'inputs'", "inputs")
+        for other, oname in zip(in_shapes[1:], inputs[1:]):
+            if other != in_shapes[0]:
+                bad(f"input {short(oname)} has shape {other}, but {short(inputs[0])} has {in_shapes[0]}", "inputs")
+        return Layer(name, "add", inputs, in_shapes[0], in_shapes[0], None, 0, self.record())
+
+
+SPECS = {"conv2d": Conv2dSpec, "fc": FCSpec, "matmul": MatmulSpec, "pool": PoolSpec, "add": AddSpec}
+
+
