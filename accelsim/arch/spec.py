@@ -159,6 +159,20 @@ class ArchSpec(_Strict):
 
 
 @dataclass(frozen=True)
+class NocLink:
+    """The network between the GLB and the PEs for one tensor.
+
+    Attributes:
+        type: ``multicast`` (one GLB read serves every PE that needs the word in a step),
+            ``unicast`` (one read per PE) or ``systolic`` (neighbour to neighbour).
+        bw_words: words per cycle on the GLB side (per direction for psums).
+    """
+
+    type: str
+    bw_words: float
+
+
+@dataclass(frozen=True)
 class LevelEnergy:
     """Energy per word of one storage level, in pJ (vector entries already divided by block)."""
 
@@ -183,7 +197,7 @@ class Architecture:
             in words, or ``None`` when the RF is shared (see ``rf_shared_words``).
         glb_words: GLB capacity in words of the ifmap's width (wider tensors take proportionally more).
         glb_read_bw, glb_write_bw: words per cycle.
-        noc: per tensor (filter/ifmap/ofmap) ``(type, bw_words_per_cycle)``.
+        noc: per tensor (filter/ifmap/ofmap) a :class:`NocLink`.
         dram_bw_bytes_per_cycle: always finite (default in energy_table).
         word_bits: per tensor.
         mac_pj, rf, glb, dram: energy per action (pJ); noc_word_pj per word per
@@ -208,7 +222,7 @@ class Architecture:
     rf_double_buffered: bool
     rf_fifo: bool
     dram_latency_cycles: int
-    noc: dict[str, tuple[str, float]]
+    noc: dict[str, NocLink]
     dram_bw_bytes_per_cycle: float
     word_bits: dict[str, int]
     mac_pj: float
@@ -246,7 +260,7 @@ class Architecture:
             "rf_double_buffered": self.rf_double_buffered,
             "rf_fifo": self.rf_fifo,
             "dram_latency_cycles": self.dram_latency_cycles,
-            "noc": {t: {"type": k, "bw_words_per_cycle": bw} for t, (k, bw) in self.noc.items()},
+            "noc": {t: {"type": n.type, "bw_words_per_cycle": n.bw_words} for t, n in self.noc.items()},
             "dram_bw_bytes_per_cycle": self.dram_bw_bytes_per_cycle,
             "word_bits": self.word_bits,
             "energy_pj": {
@@ -324,9 +338,9 @@ def build_arch(data, src: str = "<arch>", resolved_path: str | None = None, bund
         rf_double_buffered=s.rf.double_buffered,
         rf_fifo=s.rf.fifo,
         dram_latency_cycles=s.dram.latency_cycles,
-        noc={"filter": (s.noc.filter.type, s.noc.filter.bw_words),
-             "ifmap": (s.noc.ifmap.type, s.noc.ifmap.bw_words),
-             "ofmap": (s.noc.psum.type, s.noc.psum.bw_words)},
+        noc={"filter": NocLink(s.noc.filter.type, s.noc.filter.bw_words),
+             "ifmap": NocLink(s.noc.ifmap.type, s.noc.ifmap.bw_words),
+             "ofmap": NocLink(s.noc.psum.type, s.noc.psum.bw_words)},
         dram_bw_bytes_per_cycle=dram_bw,
         word_bits=bits,
         mac_pj=pick(s.mac.energy_pj, et.MAC_PJ * scale, "mac.energy_pj"),

@@ -298,11 +298,11 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
                            / arch.glb_write_bw),
     }
     for t in ("filter", "ifmap"):
-        bounds[f"noc_{t}"] = _ceil(counts.noc[t].transfers / arch.noc[t][1])
+        bounds[f"noc_{t}"] = _ceil(counts.noc[t].transfers / arch.noc[t].bw_words)
     # psums travel in (fetched back) and out (collected) on separate directions (Eyeriss: GIN and GON)
     psum_in = counts.levels["rf"]["ofmap"].fills
     psum_out = counts.levels["glb"]["ofmap"].updates
-    bounds["noc_ofmap"] = _ceil(max(psum_in, psum_out) / arch.noc["ofmap"][1])
+    bounds["noc_ofmap"] = _ceil(max(psum_in, psum_out) / arch.noc["ofmap"].bw_words)
     bound_by = max(bounds, key=lambda k: (bounds[k], k == "compute"))
     array = max(v for k, v in bounds.items() if k != "dram")
     bw = arch.dram_bw_bytes_per_cycle

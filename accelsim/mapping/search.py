@@ -95,7 +95,7 @@ def score(objective: str, energy_pj: float, cycles: int) -> float:
 
 def evaluate(nest: LoopNest, arch: Architecture, m: Mapping, objective: str = "edp") -> Evaluation:
     """Cost-model a mapping: counts, first latency model, energy and objective score."""
-    c = access_counts(nest, m, {t: arch.noc[t][0] for t in TENSORS})
+    c = access_counts(nest, m, {t: arch.noc[t].type for t in TENSORS})
     lat = latency(nest, arch, m, c)
     e = energy(arch, c)
     return Evaluation(m, c, lat, e, score(objective, e.total_pj, lat.cycles))

@@ -81,7 +81,7 @@ class LayerPasses:
         ref = arch.word_bits["ifmap"]
         self.w = {t: arch.word_bits[t] / ref for t in TENSORS}
         self.bytes = {t: arch.word_bits[t] / 8 for t in TENSORS}
-        self.systolic = arch.noc["ifmap"][0] == "systolic"
+        self.systolic = arch.noc["ifmap"].type == "systolic"
         self.stationary = stationary
         self.glb_loops = self.s.loops[self.s.n_dram:]
         self.glb_factors = [f for _, f in self.glb_loops]
@@ -178,8 +178,8 @@ class LayerPasses:
     def _pass_record(self, j, seen, tr, leave):
         a, s = self.arch, self.s
         refetch = tr.psum_in / s.rho if seen else 0.0
-        d_noc = {t: tr.parent[t] / a.noc[t][1] for t in INPUTS}
-        d_noc["ofmap"] = refetch / a.noc["ofmap"][1]
+        d_noc = {t: tr.parent[t] / a.noc[t].bw_words for t in INPUTS}
+        d_noc["ofmap"] = refetch / a.noc["ofmap"].bw_words
         reads = {t: tr.parent[t] * self.w[t] for t in INPUTS}
         reads["ofmap"] = refetch * self.w["ofmap"]
         if self.bank_share:  # each tensor reads only its own banks: unbalanced demand is a bank conflict
@@ -187,7 +187,7 @@ class LayerPasses:
         else:
             d_glb = sum(reads.values()) / a.glb_read_bw
         collected = leave / s.rho
-        c_noc = collected / a.noc["ofmap"][1]
+        c_noc = collected / a.noc["ofmap"].bw_words
         c_glb = collected * self.w["ofmap"] / a.glb_write_bw
         deliver = ceil_int(max(max(d_noc.values()), d_glb))
         drain = ceil_int(max(c_noc, c_glb))

@@ -122,7 +122,7 @@ def build_schedule(nest: LoopNest, arch: Architecture, m: Mapping) -> Schedule:
                for d in DIMS}
     stats_rf = {t: analyse(nest, t, loops, ext["rf"], spatial) for t in TENSORS}
     stats_glb = {t: analyse(nest, t, dram_loops, ext["glb"], {}) for t in TENSORS}
-    unicast = {t: arch.noc[t][0] == "unicast" for t in TENSORS}
+    unicast = {t: arch.noc[t].type == "unicast" for t in TENSORS}
     rho = 1
     for a in ("rows", "cols"):
         for d in DIMS:
