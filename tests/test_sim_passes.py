@@ -14,7 +14,7 @@ from accelsim.cost import access_counts
 from accelsim.files import resolve
 from accelsim.mapping import make_mapping
 from accelsim.sim import fold_cycles, simulate
-from accelsim.sim.passwalk import PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
+from accelsim.sim.passwalk import PassRecord, PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
 from accelsim.sim.schedule import odometer
 from accelsim.workload import LoopNest
 from test_sim import _moved_as_counts
@@ -91,8 +91,8 @@ def _synthetic(rng, big):
 
     def record(j, seen, nxt):  # random cycles per (type, seen, next type); ties and zeros included
         if (j, seen, nxt) not in cache:
-            cache[j, seen, nxt] = (j, seen, rng.choice(vals), rng.choice("ab"), cp, rng.choice(vals),
-                                   rng.choice("cd"), ())
+            cache[j, seen, nxt] = PassRecord(j, seen, rng.choice(vals), rng.choice("ab"), cp, rng.choice(vals),
+                                             rng.choice("cd"), ())
         return cache[j, seen, nxt]
 
     k0 = rng.choice([None] + list(range(nd)))

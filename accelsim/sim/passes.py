@@ -29,10 +29,11 @@ from ..arch.spec import Architecture
 from ..cost.model import level_extents, tile_words
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
-from .passwalk import PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
+from .passwalk import PassRecord, PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
 from .schedule import INPUTS, Schedule, build_schedule, odometer
 from .systolic import fold_cycles
 from .trace import MAX_SPANS
+
 
 CAUSES = ("fill", "dram", "glb", "noc", "pipeline", "drain")
 RESOURCES = ("dram", "glb_read", "glb_write", "noc_filter", "noc_ifmap", "noc_psum_in", "noc_psum_out", "pe_array")
@@ -133,8 +134,7 @@ class LayerPasses:
     def passes(self, kind):
         """Runs ``(record, n)`` of a tile kind's passes, in order (exact mode; it grows with the passes).
 
-        A record is (type, seen, deliver cycles, deliver cause, compute cycles,
-        drain cycles, drain cause, busy); consecutive steps of the innermost
+        A record is a :class:`PassRecord`; consecutive steps of the innermost
         GLB loop are identical but for the last one's drain, so a tile of G
         passes takes about 3 * G / f_innermost runs.
         """
@@ -196,18 +196,18 @@ class LayerPasses:
         busy = (("glb_read", ceil_int(d_glb)), ("glb_write", ceil_int(c_glb)), ("noc_filter", ceil_int(d_noc["filter"])),
                 ("noc_ifmap", ceil_int(d_noc["ifmap"])), ("noc_psum_in", ceil_int(d_noc["ofmap"])),
                 ("noc_psum_out", ceil_int(c_noc)))
-        return (j, seen, deliver, d_cause, s.pass_compute, drain, c_cause, busy)
+        return PassRecord(j, seen, deliver, d_cause, s.pass_compute, drain, c_cause, busy)
 
     # ---- exact mode: one tile's pass pipeline as simpy processes
     def run_tile(self, env, runs, acc: Acc, trace: bool, absolute: bool = False):
         """Run one tile's passes (:meth:`passes`).  Spans are relative to the tile start unless ``absolute``."""
         t0 = 0 if absolute else env.now
         for rec, n in runs:
-            j, seen = rec[0], rec[1]
+            j, seen = rec.type, rec.seen
             acc.type_counts[j] = acc.type_counts.get(j, 0) + n
             if seen:
                 acc.seen_counts[j] = acc.seen_counts.get(j, 0) + n
-            for r, v in rec[7]:
+            for r, v in rec.busy:
                 acc.busy[r] += v * n
         if self.systolic:
             yield from self._run_systolic(env, runs, acc, trace, t0)
@@ -249,17 +249,17 @@ class LayerPasses:
         def feeder():
             for p, rec in enumerate(recs):
                 yield in_free.get(1)
-                if rec[2]:
-                    self._span(acc, trace, "NoC in", f"pass {p} operands", env.now, rec[2], t0)
-                    yield env.timeout(rec[2])
+                if rec.deliver:
+                    self._span(acc, trace, "NoC in", f"pass {p} operands", env.now, rec.deliver, t0)
+                    yield env.timeout(rec.deliver)
                 yield inbox.put(p)
 
         def collector():
             for p, rec in enumerate(recs):
                 yield outbox.get()
-                if rec[5]:
-                    self._span(acc, trace, "NoC psum out", f"pass {p} psums", env.now, rec[5], t0)
-                    yield env.timeout(rec[5])
+                if rec.drain:
+                    self._span(acc, trace, "NoC psum out", f"pass {p} psums", env.now, rec.drain, t0)
+                    yield env.timeout(rec.drain)
                 yield out_free.put(1)
             done.succeed()
 
@@ -271,7 +271,7 @@ class LayerPasses:
             t_in = env.now
             yield out_free.get(1)
             acc.stalls[dc] += t_in - w0
-            acc.stalls[recs[p - 2][6] if p >= 2 else cc] += env.now - t_in
+            acc.stalls[recs[p - 2].drain_cause if p >= 2 else cc] += env.now - t_in
             self._span(acc, trace, "PE array", f"pass {p}", env.now, cp, t0)
             yield env.timeout(cp)
             acc.compute += cp
@@ -281,7 +281,7 @@ class LayerPasses:
             acc.events += 7
         w0 = env.now
         yield done
-        acc.stalls[recs[-1][6]] += env.now - w0
+        acc.stalls[recs[-1].drain_cause] += env.now - w0
 
     def _folds(self, runs):
         """Group passes into systolic folds: a pass that moves the stationary tensor's tile starts one.

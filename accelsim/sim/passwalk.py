@@ -47,7 +47,31 @@ every pass (or fold) gets its spans, relative to the tile start; then the walk g
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from .systolic import fold_cycles
+
+
+class PassRecord(NamedTuple):
+    """What one pass costs (cycles are integers); hashable, so equal passes share memo entries.
+
+    Attributes:
+        type: the loop index that incremented into the pass (None: the tile's first pass).
+        seen: whether the psums entering it are fetched back (revisited).
+        deliver, deliver_cause: cycles to deliver its operands, and what limited them (``noc``/``glb``).
+        compute: cycles of its RF loops (one MAC per PE per cycle).
+        drain, drain_cause: cycles to collect the psums that leave after it, and what limited them.
+        busy: ``((resource, cycles), ...)`` per NoC link and GLB port.
+    """
+
+    type: int | None
+    seen: bool
+    deliver: int
+    deliver_cause: str
+    compute: int
+    drain: int
+    drain_cause: str
+    busy: tuple
 
 
 class PassTree:
@@ -103,8 +127,8 @@ class PassTree:
         if out is None:
             c = self.counts(j, k, seen, outer, nxt)
             first = self.first(j, k, seen, nxt)
-            out = self._folds[key] = (sum(r[4] * n for r, n in c.items()), sum(r[2] * n for r, n in c.items()),
-                                      sum(r[5] * n for r, n in c.items()), first[3], first[6])
+            out = self._folds[key] = (sum(r.compute * n for r, n in c.items()), sum(r.deliver * n for r, n in c.items()),
+                                      sum(r.drain * n for r, n in c.items()), first.deliver_cause, first.drain_cause)
         return out
 
 
