@@ -150,34 +150,64 @@ def run_network(
     """
     t0 = time.perf_counter()
     layers = select_layers(workload, selection)
-    res = NetworkResult(arch, workload, dataflow, objective, budget, exact)
-    fixed = {}
-    if mappings:
-        src, specs = mappings.source, mappings.layers
-        res.mapping_file = mappings
-        names = {l.name: l for l in workload.layers}
-        for name in specs:
-            if name not in names:
-                raise InputError(f"no layer named {short(name)} in {workload.path}", source=src, field=f"layers.{name}")
-            if names[name].nest is None:
-                raise InputError(f"layer {short(name)} is a {names[name].type} layer, which has no MACs to map",
-                                 source=src, field=f"layers.{name}")
-        fixed = specs
+    res = NetworkResult(arch, workload, dataflow, objective, budget, exact, mapping_file=mappings)
     mac_layers = [l for l in layers if l.nest is not None]
     res.unmapped = [l for l in layers if l.nest is None]
     if not mac_layers:
         what = f"{short(selection)} selects" if selection else f"{workload.path} has"
         raise InputError(f"{what} no layer with MACs (pool and add layers are not mapped)",
                          field="--layers" if selection else None)
-    # fixed mappings are checked before any search starts;
-    # every mapping in the file is checked, also those of layers --layers leaves out
-    fixed_maps = {l.name: build_fixed(fixed[l.name], l.nest, arch, dataflow, src, l.name)
-                  for l in workload.layers if l.name in fixed}
+    fixed = _fixed_mappings(workload, mappings, arch, dataflow)  # checked before any search starts
     # one search per distinct loop nest, in parallel; fixed mappings are evaluated directly
     first_of: dict = {}
     for layer in mac_layers:
         if layer.name not in fixed:
             first_of.setdefault(layer.nest, layer.name)
+    results = _search_distinct(first_of, arch, dataflow, objective, budget, workload.path, exact, trace, jobs,
+                               progress)
+    for layer in mac_layers:
+        if layer.name in fixed:
+            ev = evaluate(layer.nest, arch, fixed[layer.name], objective)
+            sim = simulate(layer.nest, arch, ev.mapping, dataflow.stationary, exact=exact, trace=trace)
+            res.layers.append(LayerResult(layer, SearchResult(ev, 1, 1, True, objective, fixed=True), sim=sim))
+        else:
+            first = first_of[layer.nest]
+            sr, sim = results[layer.nest]
+            res.layers.append(LayerResult(layer, sr, None if first == layer.name else first, sim))
+    res.wall_seconds = time.perf_counter() - t0
+    return res
+
+
+def _fixed_mappings(workload: Workload, mappings: MappingFile | None, arch: Architecture,
+                    dataflow: Dataflow) -> dict:
+    """``{layer name: Mapping}`` from the ``--mapping`` file, every one checked (selected by --layers or not).
+
+    Raises:
+        InputError: a mapping for an unknown or MAC-less layer, or one that
+            does not fit the layer, the dataflow or the arch.
+    """
+    if not mappings:
+        return {}
+    src, specs = mappings.source, mappings.layers
+    names = {l.name: l for l in workload.layers}
+    for name in specs:
+        if name not in names:
+            raise InputError(f"no layer named {short(name)} in {workload.path}", source=src, field=f"layers.{name}")
+        if names[name].nest is None:
+            raise InputError(f"layer {short(name)} is a {names[name].type} layer, which has no MACs to map",
+                             source=src, field=f"layers.{name}")
+    return {l.name: build_fixed(specs[l.name], l.nest, arch, dataflow, src, l.name)
+            for l in workload.layers if l.name in specs}
+
+
+def _search_distinct(first_of: dict, arch, dataflow, objective, budget, path, exact, trace, jobs,
+                     progress) -> dict:
+    """Search and simulate each distinct loop nest once: ``{nest: (SearchResult, SimResult)}``.
+
+    With more than one worker the nests run in a process pool; a layer that
+    cannot be mapped is reported for the first such layer in file order, so
+    the message does not depend on ``jobs``.
+    """
     results: dict = {}
     done = 0
 
@@ -190,36 +220,24 @@ def run_network(
     if progress:
         progress(0, len(first_of), "")
     workers = min(jobs or os.cpu_count() or 1, len(first_of))
-    if workers > 1:
-        pool = ProcessPoolExecutor(max_workers=workers)
-        try:
-            futs = {pool.submit(_search_layer, nest, arch, dataflow, objective, budget, workload.path, name,
-                                exact, trace): nest
-                    for nest, name in first_of.items()}
-            for f in as_completed(futs):
-                try:
-                    results[futs[f]] = f.result()
-                except InputError as e:  # reported below for the first failing layer in file order
-                    results[futs[f]] = e
-                tick(first_of[futs[f]])
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-        for nest in first_of:
-            if isinstance(results[nest], InputError):
-                raise results[nest]
-    else:
+    if workers <= 1:
         for nest, name in first_of.items():
-            results[nest] = _search_layer(nest, arch, dataflow, objective, budget, workload.path, name, exact,
-                                          trace)
+            results[nest] = _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, trace)
             tick(name)
-    for layer in mac_layers:
-        if layer.name in fixed_maps:
-            ev = evaluate(layer.nest, arch, fixed_maps[layer.name], objective)
-            sim = simulate(layer.nest, arch, ev.mapping, dataflow.stationary, exact=exact, trace=trace)
-            res.layers.append(LayerResult(layer, SearchResult(ev, 1, 1, True, objective, fixed=True), sim=sim))
-        else:
-            first = first_of[layer.nest]
-            sr, sim = results[layer.nest]
-            res.layers.append(LayerResult(layer, sr, None if first == layer.name else first, sim))
-    res.wall_seconds = time.perf_counter() - t0
-    return res
+        return results
+    pool = ProcessPoolExecutor(max_workers=workers)
+    try:
+        futs = {pool.submit(_search_layer, nest, arch, dataflow, objective, budget, path, name, exact, trace): nest
+                for nest, name in first_of.items()}
+        for f in as_completed(futs):
+            try:
+                results[futs[f]] = f.result()
+            except InputError as e:  # reported below for the first failing layer in file order
+                results[futs[f]] = e
+            tick(first_of[futs[f]])
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for nest in first_of:
+        if isinstance(results[nest], InputError):
+            raise results[nest]
+    return results
