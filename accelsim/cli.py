@@ -23,9 +23,9 @@ from .arch.spec import load_arch
 from .errors import InputError, InputWarning, printable, short
 from .files import bundled_names
 from .mapping.dataflow import load_dataflow
-from .mapping.fixed import load_mappings
+from .mapper.fixed import load_mappings
 from .limits import MAX_BUDGET, MAX_JOBS
-from .mapping.search import DEFAULT_BUDGET
+from .mapper.search import DEFAULT_BUDGET
 from .pipeline import run_network, select_layers
 from .report.build import build_report, to_csv
 from .report.table import render_table

@@ -20,8 +20,8 @@ from typing import Callable
 from .arch.spec import Architecture
 from .errors import InputError, short
 from .mapping.dataflow import Dataflow
-from .mapping.fixed import MappingFile, build_fixed
-from .mapping.search import DEFAULT_BUDGET, SearchResult, evaluate, search
+from .mapper.fixed import MappingFile, build_fixed
+from .mapper.search import DEFAULT_BUDGET, SearchResult, evaluate, search
 from .sim.engine import SimResult, simulate
 from .workload import Layer, Workload
 

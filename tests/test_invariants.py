@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from accelsim.cost import dram_bytes
 from accelsim.mapping import load_dataflow
-from accelsim.mapping.search import search
+from accelsim.mapper.search import search
 from accelsim.workload import build_workload
 from helpers import tiny_arch
 

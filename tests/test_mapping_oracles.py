@@ -13,7 +13,7 @@ import pytest
 
 from accelsim.cost import access_counts
 from accelsim.mapping import LEVELS, load_dataflow, make_mapping
-from accelsim.mapping.search import search
+from accelsim.mapper.search import search
 from accelsim.workload import DIMS
 from helpers import SMALL_LAYERS, small_nest, tiny_arch
 from oracle import direct_conv, run_nest, walk_counts

@@ -9,7 +9,7 @@ import pytest
 from accelsim.arch import build_arch
 from accelsim.cost import access_counts, dram_bytes
 from accelsim.mapping import load_dataflow, make_mapping, stationary_order
-from accelsim.mapping.search import search
+from accelsim.mapper.search import search
 from accelsim.sim import simulate
 from accelsim.workload import LoopNest
 from helpers import SMALL_LAYERS, TINY_ARCH, small_nest, tiny_arch

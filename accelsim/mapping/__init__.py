@@ -1,7 +1,7 @@
-"""Mapping stage: dataflow constraints, the mapping representation, search, user mappings.
+"""Mapping representation and dataflow constraints.
 
-The search (``accelsim.mapping.search``) ranks candidates with the cost model,
-which itself only needs the representation here; import it from its module.
+This package sits below the cost model, which only needs the representation;
+the search that ranks mappings with the cost model is :mod:`accelsim.mapper`.
 """
 
 from .dataflow import Dataflow, load_dataflow, stationary_order

@@ -28,8 +28,8 @@ from ..errors import InputError, short
 from ..files import load_yaml, validate
 from ..limits import MAX_DIM
 from ..workload.loopnest import DIMS, LoopNest
-from .dataflow import Dataflow, Dim
-from .mapping import LEVELS, Mapping, make_mapping
+from ..mapping.dataflow import Dataflow, Dim
+from ..mapping.mapping import LEVELS, Mapping, make_mapping
 
 
 Factor = Annotated[int, Field(ge=1, le=MAX_DIM)]

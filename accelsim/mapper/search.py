@@ -1,7 +1,7 @@
 """Mapping search: the best mapping of one layer for an objective, within a budget.
 
 The space (spatial unrollings, RF and GLB tilings, loop orders) is defined
-and walked in :mod:`accelsim.mapping.space`.
+and walked in :mod:`accelsim.mapper.space`.
 
 If the whole space has at most ``budget`` mappings it is evaluated
 exhaustively.  Otherwise it is pruned, and the report says so: every
@@ -29,8 +29,8 @@ from ..cost.model import AccessCounts, Latency, access_counts, latency
 from ..energy.model import Energy, energy
 from ..errors import MappingError
 from ..workload.loopnest import DIMS, TENSORS, LoopNest
-from .dataflow import Dataflow
-from .mapping import Mapping
+from ..mapping.dataflow import Dataflow
+from ..mapping.mapping import Mapping
 from .space import (WORK_MAX, OutOfWork, Work, builder, enumerate_space, feasible, glb_splits, greedy_maximal, loop_orders,
                     prod, rf_candidates, rf_fits, spatial_candidates, used_pes)
 

@@ -29,8 +29,8 @@ from itertools import islice
 from ..arch.spec import Architecture
 from ..cost.model import tile_words
 from ..workload.loopnest import DIMS, TENSORS, LoopNest
-from .dataflow import Dataflow, stationary_order
-from .mapping import Mapping
+from ..mapping.dataflow import Dataflow, stationary_order
+from ..mapping.mapping import Mapping
 
 #: Unrollings generated at most, and kept at most, per layer (bounds time and memory on huge arrays).
 SPATIAL_SCAN_MAX = 200_000
