@@ -113,6 +113,8 @@ def resolve(name: str | Path, kind: str, base: str | Path | None = None) -> Sour
     name = str(name)
     if not name.strip():
         raise InputError(f"empty file name; give {_KIND_TEXT.get(kind, 'a YAML file')} path or bundled name")
+    if "\x00" in name:
+        raise InputError("a file name cannot contain a NUL character", source=short(name, quote=False))
     p = Path(name).expanduser()
     if not p.is_absolute() and base is not None:
         p = Path(base) / p
