@@ -8,10 +8,12 @@ import simpy
 
 import accelsim.sim.passes
 import accelsim.sim.tiles
+import accelsim.sim.tiles_exact
 from accelsim.arch import build_arch
 from accelsim.mapping import make_mapping
 from accelsim.sim import simulate
-from accelsim.sim.tiles import Channel, TileCost, run_exact, tile_counts, tile_kinds, walk_tiles
+from accelsim.sim.tiles import TileCost, tile_counts, tile_kinds, walk_tiles
+from accelsim.sim.tiles_exact import Channel, run_exact
 from accelsim.workload import LoopNest
 
 
@@ -157,7 +159,7 @@ def test_trace_is_capped_and_keeps_the_cycles(monkeypatch):
     nest, m = _fc(3001)
     arch = _arch(2, True, 5)
     plain = simulate(nest, arch, m, "filter")
-    for mod in (accelsim.sim.tiles, accelsim.sim.passes):
+    for mod in (accelsim.sim.tiles, accelsim.sim.tiles_exact, accelsim.sim.passes):
         monkeypatch.setattr(mod, "MAX_SPANS", 1000)
     for exact in (False, True):
         traced = simulate(nest, arch, m, "filter", exact=exact, trace=True)

@@ -57,7 +57,8 @@ from ..mapping.mapping import Mapping
 from ..workload.loopnest import TENSORS, LoopNest
 from .passes import CAUSES, RESOURCES, Acc, LayerPasses, ceil_int
 from .schedule import INPUTS
-from .tiles import TileCost, run_exact, walk_tiles
+from .tiles import TileCost, walk_tiles
+from .tiles_exact import run_exact
 from .trace import MAX_SPANS
 
 __all__ = ["CAUSES", "RESOURCES", "SimResult", "simulate"]

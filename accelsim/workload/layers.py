@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Callable, Literal, NoReturn, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import short
 from ..limits import MAX_DIM
@@ -124,6 +124,10 @@ def _pair_ok(v, n_allowed=(1, 2), minimum=1):
     return v
 
 
+#: Zero padding: an int, [h, w] or [top, bottom, left, right], each >= 0.
+Padding = Annotated[Pair, AfterValidator(lambda v: _pair_ok(v, (1, 2, 4), minimum=0))]
+
+
 class Conv2dSpec(_LayerBase):
     """2-D convolution (grouped and depthwise with ``groups``); kernel, stride, dilation as int or [h, w],
     padding as int, [h, w] or [top, bottom, left, right]; output size by the floor rule."""
@@ -132,7 +136,7 @@ class Conv2dSpec(_LayerBase):
     out_channels: Size
     kernel: Pair
     stride: Pair = 1
-    padding: Pair = 0
+    padding: Padding = 0
     dilation: Pair = 1
     groups: Size = 1
     bias: bool = False
@@ -144,11 +148,6 @@ class Conv2dSpec(_LayerBase):
     @classmethod
     def _pairs(cls, v):
         return _pair_ok(v)
-
-    @field_validator("padding")
-    @classmethod
-    def _padding(cls, v):
-        return _pair_ok(v, (1, 2, 4), minimum=0)
 
     def lower(self, name: str, inputs: tuple[str, ...], in_shapes: list[Shape], bad: Bad) -> Layer:
         """This layer's shapes, loop nest and parameters; ``bad(message, field)`` raises an InputError."""
@@ -233,18 +232,13 @@ class PoolSpec(_LayerBase):
     mode: Literal["max", "avg"] = "max"
     kernel: Pair | None = None
     stride: Pair | None = None
-    padding: Pair = 0
+    padding: Padding = 0
     global_: bool = Field(default=False, alias="global")
 
     @field_validator("kernel", "stride")
     @classmethod
     def _pairs(cls, v):
         return v if v is None else _pair_ok(v)
-
-    @field_validator("padding")
-    @classmethod
-    def _padding(cls, v):
-        return _pair_ok(v, (1, 2, 4), minimum=0)
 
     def lower(self, name: str, inputs: tuple[str, ...], in_shapes: list[Shape], bad: Bad) -> Layer:
         """This layer's shapes, loop nest and parameters; ``bad(message, field)`` raises an InputError."""
