@@ -31,6 +31,10 @@ MAX_LAYERS = 10_000
 # ---- architecture
 #: PE rows and columns each (the TPU-v1-like bundled array is 256 x 256).
 MAX_PE_SIDE = 4096
+#: Storage levels on chip (between the MACs and DRAM); the nest grows with each level.
+MAX_LEVELS = 8
+#: MAC units in all: instances x fan-outs (a 4096 x 4096 array is 2**24).
+MAX_MACS_UNITS = 2**24
 #: Words of any buffer (2**40 words = 2 TB of 16-bit words).
 MAX_WORDS = 2**40
 #: GLB banks.

@@ -1,5 +1,5 @@
-"""Architecture stage: arch YAML -> resolved :class:`Architecture`."""
+"""Architecture stage: storage hierarchy, fan-outs, NoC, DRAM and energy per action."""
 
-from .spec import Architecture, LevelEnergy, NocLink, build_arch, load_arch
+from .spec import ActionEnergy, Architecture, NocLink, Partition, StorageLevel, build_arch, load_arch
 
-__all__ = ["Architecture", "LevelEnergy", "NocLink", "build_arch", "load_arch"]
+__all__ = ["ActionEnergy", "Architecture", "NocLink", "Partition", "StorageLevel", "build_arch", "load_arch"]

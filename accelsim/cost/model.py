@@ -1,25 +1,28 @@
-"""Analytical cost model: exact access counts and a first latency model for one mapping.
+"""Analytical cost model: exact access counts per storage level and tensor, and buffer fits.
 
-Counting conventions (the project's design notes, "Counting accesses", which follow Timeloop):
+Counting conventions (the project's design notes, "Counting accesses", which
+follow Timeloop), for each tensor along the chain of levels that keep it
+(:mod:`.traffic`; a level that does not keep a tensor has no counts for it):
 
-* Read-only tensors (filter, ifmap) at a level: ``fills`` = new words
-  brought from the parent (sliding-window overlap kept), ``reads`` = words
-  handed to children (at the RF: operand reads by the MAC, padding zeros
-  excluded; at the GLB: reads after multicast).
-* Ofmap: ``updates`` = partial sums arriving from children (after spatial
-  reduction); ``fills`` = partial sums fetched back from the parent when a
-  tile is revisited; ``drains`` = words sent up when a tile leaves (a drain
-  is an update at the parent); ``reads`` = partial sums handed back to
-  children that revisit a tile (= the children's fills; at a level with one
-  child this is updates - distinct elements, Timeloop's convention).  A
-  revisited psum goes back to one PE of a spatial-reduction group; the others
-  start at zero.  Since the child gets the old value back and returns the
-  new sum, an update at the GLB is a plain write.  Only the RF accumulates in
-  place: its ``rmw_reads`` are the MAC's psum reads, = MACs - psums that
-  start fresh (the first update of an element is a plain write).
-* NoC, per tensor: ``words`` delivered to or collected from PEs (one per PE
-  endpoint), ``transfers`` on the GLB side of the network (multicast = one),
-  ``reduction_adds`` for psums combined between PEs (spatial reduction).
+* Read-only tensors (filter, ifmap): ``fills`` = new words entering a
+  level's tiles from its parent keeper (sliding-window overlap kept);
+  ``reads`` = words handed to the child keeper (after multicast among sibling
+  instances, unless the link is unicast), or at the innermost keeper the
+  MAC's operand reads (padding zeros excluded for the ifmap; one read serves
+  the MAC units of a fan-out below the level that share the operand).
+* Ofmap: ``updates`` = psums arriving from the child keeper (after spatial
+  reduction), or at the innermost keeper from the MACs; ``fills`` = psums
+  fetched back from the parent when a tile is revisited (a revisited psum
+  goes back to one instance of a spatial-reduction group; the others start
+  at zero); ``drains`` = words sent up when a tile leaves (an update at the
+  parent; charged as reads of the child); ``reads`` = psums handed back to a
+  child that revisits a tile (= the child's fills).  Only the innermost
+  keeper accumulates in place: its ``rmw_reads`` are the psum reads of
+  read-modify-write, = updates - psums that start fresh (Timeloop's "reads =
+  updates - first writes").
+* NoC, per carrying level and tensor: ``words`` delivered to or collected
+  from children (one per child endpoint), ``transfers`` on the parent's side
+  (multicast = one), ``reduction_adds`` for psums combined between children.
 
 All counts are totals over every instance of a level (x active instances).
 """
@@ -30,12 +33,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..arch.spec import Architecture
-from ..mapping.mapping import LEVELS, Mapping
-from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
-from .nest_analysis import _pattern_size, analyse, coordinates, window_pairs
+from ..mapping.mapping import Mapping
+from ..workload.loopnest import TENSORS, LoopNest
+from .nest_analysis import _pattern_size, window_pairs
+from .traffic import Hop, hops, irrelevant_product
 
 ACTIONS = ("reads", "fills", "updates", "rmw_reads", "drains")
-STORAGE = ("rf", "glb", "dram")
 
 
 @dataclass
@@ -64,7 +67,7 @@ class LevelCounts:
 
 @dataclass
 class NocCounts:
-    """NoC traffic of one tensor: PE-endpoint words, GLB-side transfers, reduction adds."""
+    """NoC traffic of one tensor on one level's network: child-endpoint words, parent-side transfers, adds."""
 
     words: int = 0
     transfers: int = 0
@@ -80,81 +83,23 @@ class AccessCounts:
 
     Attributes:
         macs: multiply-accumulates (including those on padding zeros).
-        levels: ``{storage level: {tensor: LevelCounts}}`` for rf, glb, dram.
-        noc: ``{tensor: NocCounts}``.
-        first_tile_words: words of each tensor DRAM must deliver before the
-            first pass can start (the first GLB tile).
-        last_drain_words: ofmap words written to DRAM after the last pass.
+        levels: ``{level name: {tensor: LevelCounts}}``, innermost level first,
+            only the tensors each level keeps.
+        noc: ``{level name: {tensor: NocCounts}}`` for the levels whose network carries traffic.
+        hops: per tensor, the :class:`~accelsim.cost.traffic.Hop` records the counts come from.
     """
 
     macs: int
     levels: dict[str, dict[str, LevelCounts]] = field(default_factory=dict)
-    noc: dict[str, NocCounts] = field(default_factory=dict)
-    first_tile_words: dict[str, int] = field(default_factory=dict)
-    last_drain_words: int = 0
+    noc: dict[str, dict[str, NocCounts]] = field(default_factory=dict)
+    hops: dict = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict:
         return {
             "macs": self.macs,
-            **{l: {t: c.as_dict() for t, c in self.levels[l].items()} for l in STORAGE},
-            "noc": {t: c.as_dict() for t, c in self.noc.items()},
+            "levels": {l: {t: c.as_dict() for t, c in v.items()} for l, v in self.levels.items()},
+            "noc": {l: {t: c.as_dict() for t, c in v.items()} for l, v in self.noc.items()},
         }
-
-
-@dataclass
-class Latency:
-    """Analytical latency, used by the mapper to rank candidates (the event simulator times the chosen one).
-
-    array = max(compute, GLB read, GLB write, NoC per tensor), each a
-    whole-layer bound: compute = temporal steps (one MAC per PE per cycle),
-    the others = words moved / bandwidth, rounded up.  DRAM = bytes / bandwidth.
-    A double-buffered GLB overlaps DRAM with the array except for the first
-    tile's load and the last tile's drain: cycles = max(array, DRAM) + fill +
-    drain.  A single-buffered GLB serialises them: cycles = array + DRAM.
-    ``bound_by`` names the largest bound.
-    """
-
-    cycles: int
-    compute_cycles: int
-    bounds: dict[str, int]
-    bound_by: str
-
-    @property
-    def stall_cycles(self) -> int:
-        return self.cycles - self.compute_cycles
-
-
-def _ceil(a: float) -> int:
-    i = int(a)
-    return i if i >= a else i + 1
-
-
-def loop_strides(m: Mapping) -> dict[str, dict[str, int]]:
-    """``{level: {dim: stride}}``: how many iterations of the dim one step of that level's loop advances.
-
-    Inner levels are the less significant digits (see mapping.py), so the
-    RF's stride is 1 and each outer level's is the product of the factors below.
-    """
-    out: dict[str, dict[str, int]] = {l: {} for l in LEVELS}
-    for d in DIMS:
-        st = 1
-        for l in reversed(LEVELS):
-            out[l][d] = st
-            st *= m.factors[l][d]
-    return out
-
-
-def outer_loops(m: Mapping, levels: tuple[str, ...], strides) -> list[tuple[str, int, int]]:
-    """The temporal loops of ``levels`` (outermost first, factor > 1 only) as ``(dim, factor, stride)``.
-
-    ``strides`` comes from :func:`loop_strides`; this is the ``outer`` argument
-    of :func:`accelsim.cost.nest_analysis.analyse` for the level below.
-    """
-    loops = []
-    for l in levels:
-        for d in m.nonunit_order(l):
-            loops.append((d, m.factors[l][d], strides[l][d]))
-    return loops
 
 
 def tile_words(nest: LoopNest, tensor: str, inner: dict[str, int]) -> int:
@@ -168,34 +113,43 @@ def tile_words(nest: LoopNest, tensor: str, inner: dict[str, int]) -> int:
             * _pattern_size((nest.stride[1], nest.dilation[1], 0, 0), (inner["Q"], inner["S"])))
 
 
-def level_extents(m: Mapping) -> dict[str, dict[str, int]]:
-    """Per storage level, the iterations per dim one instance's tile spans."""
-    return {
-        "rf": {d: m.factors["rf"][d] for d in DIMS},
-        "glb": {d: m.extent(d, ("glb", "rows", "cols", "rf")) for d in DIMS},
-    }
+def partition_ref_bits(arch: Architecture, tensors) -> int:
+    """Width of a partition's capacity words: the ifmap's if it holds the ifmap, else its first tensor's."""
+    return arch.word_bits["ifmap" if "ifmap" in tensors else tensors[0]]
+
+
+def level_fits(nest: LoopNest, arch: Architecture, level: int, ext: dict[str, int]) -> str | None:
+    """Whether tiles spanning ``ext`` fit every partition of level ``level``; None if so, else why not.
+
+    A partition holds its tensors' tiles (x2 when double-buffered), wider
+    tensors taking proportionally more of its words (:func:`partition_ref_bits`).
+    """
+    lv = arch.levels[level]
+    for p in lv.partitions:
+        if p.words is None:
+            continue
+        ref = partition_ref_bits(arch, p.tensors)
+        k = 2 if p.double_buffered else 1
+        used = k * sum(tile_words(nest, t, ext) * arch.word_bits[t] for t in p.tensors)
+        if used > p.words * ref:
+            what = "+".join(p.tensors)
+            buf = " (x2 buffers)" if k == 2 else ""
+            return f"{lv.name} {what} tiles of {used // ref} words{buf} exceed {p.words}"
+    return None
 
 
 def fits(nest: LoopNest, arch: Architecture, m: Mapping) -> str | None:
-    """Check array size and buffer capacities; ``None`` if the mapping fits, else why not."""
-    if m.spatial("rows") > arch.rows or m.spatial("cols") > arch.cols:
-        return f"uses {m.spatial('rows')}x{m.spatial('cols')} PEs of a {arch.rows}x{arch.cols} array"
-    ext = level_extents(m)
-    rf_copies = 2 if arch.rf_double_buffered else 1
-    glb_copies = 2 if arch.glb_double_buffered else 1
-    rf = {t: tile_words(nest, t, ext["rf"]) * rf_copies for t in TENSORS}
-    if arch.rf_words is not None:
-        for t in TENSORS:
-            if rf[t] > arch.rf_words[t]:
-                return f"RF {t} tile of {rf[t]} words (x{rf_copies} buffers) exceeds {arch.rf_words[t]}"
-    ref = arch.word_bits["ifmap"]
-    if arch.rf_words is None:
-        used = sum(rf[t] * arch.word_bits[t] for t in TENSORS) / ref
-        if used > arch.rf_shared_words:
-            return f"RF tiles of {used:g} words exceed the shared {arch.rf_shared_words}"
-    glb_bits = glb_copies * sum(tile_words(nest, t, ext["glb"]) * arch.word_bits[t] for t in TENSORS)
-    if glb_bits > arch.glb_words * ref:
-        return f"GLB tiles of {glb_bits // ref} words exceed {arch.glb_words}"
+    """Check every fan-out and every level's capacity; ``None`` if the mapping fits, else why not."""
+    for s in m.slots:
+        if s.spatial:
+            lv = arch.levels[s.level]
+            cap = lv.rows if s.kind == "rows" else lv.cols
+            if m.spatial(s.name) > cap:
+                return f"uses {m.spatial(s.name)} of the {cap} {s.kind} of {lv.name}'s fan-out"
+    for lv in arch.onchip:
+        why = level_fits(nest, arch, lv.index, m.tile_extent(lv.index))
+        if why:
+            return why
     return None
 
 
@@ -208,114 +162,73 @@ def valid_macs(nest: LoopNest) -> int:
     return d["N"] * d["G"] * d["M"] * d["C"] * pr * qs
 
 
-def access_counts(nest: LoopNest, m: Mapping, noc_types: dict[str, str] | None = None) -> AccessCounts:
-    """Exact access counts of a mapped layer, per storage level, tensor and action.
-
-    ``noc_types`` gives each tensor's network (``multicast``, ``unicast`` or
-    ``systolic``; default multicast).  A unicast network sends one GLB read
-    per receiving PE; multicast and systolic (neighbour forwarding) networks
-    read a word once per step for all the PEs that need it.
+def access_counts(nest: LoopNest, arch: Architecture, m: Mapping) -> AccessCounts:
+    """Exact access counts of a mapped layer, per storage level, tensor and action (module doc).
 
     Raises:
         ValueError: the mapping's factors do not multiply to the layer's bounds.
     """
     m.check(nest)
-    strides = loop_strides(m)
     macs = nest.macs
-    ext = level_extents(m)
-    rf_outer = outer_loops(m, ("dram", "glb"), strides)
-    glb_outer = outer_loops(m, ("dram",), strides)
-    spatial = {d: tuple((m.factors[a][d], strides[a][d]) for a in ("rows", "cols") if m.factors[a][d] > 1)
-               for d in DIMS}
-    counts = AccessCounts(macs=macs, levels={l: {} for l in STORAGE})
-    rho = 1
-    for a in ("rows", "cols"):
-        for d in DIMS:
-            if d not in RELEVANT["ofmap"]:
-                rho *= m.factors[a][d]
+    hs = hops(nest, arch, m)
+    counts = AccessCounts(macs=macs, hops=hs)
+    for lv in arch.levels:
+        counts.levels[lv.name] = {t: LevelCounts() for t in lv.keeps}
+    name = [lv.name for lv in arch.levels]
+
+    def noc(level: int, t: str) -> NocCounts:
+        return counts.noc.setdefault(name[level], {}).setdefault(t, NocCounts())
 
     for t in TENSORS:
-        rf_st = analyse(nest, t, rf_outer, ext["rf"], spatial)
-        glb_st = analyse(nest, t, glb_outer, ext["glb"], {})
-        rf, glb, dram = LevelCounts(), LevelCounts(), LevelCounts()
-        noc = NocCounts()
+        chain = arch.keepers(t)
+        lv = counts.levels
+        inner = chain[0]
+        below = m.spatial_between(-1, inner)  # fan-outs between the innermost keeper and the MACs
+        share = irrelevant_product(m, below, t)
         if t != "ofmap":
-            rf.reads = macs if t == "filter" else valid_macs(nest)
-            rf.fills = rf_st.pe_fills
-            unicast = (noc_types or {}).get(t) == "unicast"
-            glb.reads = rf_st.pe_fills if unicast else rf_st.union_fills
-            glb.fills = glb_st.pe_fills
-            dram.reads = glb_st.pe_fills
-            noc.words = rf_st.pe_fills
-            noc.transfers = glb.reads
-        else:
-            e, dist = rf_st.pe_fills, rf_st.distinct
-            refetch = (e - dist) // rho
-            rf.updates = macs
-            rf.fills = refetch
-            rf.drains = e
-            rf.rmw_reads = macs - (e - refetch)
-            eg, dg = glb_st.pe_fills, glb_st.distinct
-            glb.updates = e // rho
-            glb.reads = refetch
-            glb.fills = eg - dg
-            glb.drains = eg
-            dram.reads = eg - dg
-            dram.updates = eg
-            noc.words = e + refetch
-            noc.transfers = e // rho + refetch
-            noc.reduction_adds = e - e // rho
-        counts.first_tile_words[t] = glb_st.first_pe if t != "ofmap" else 0
-        if t == "ofmap":
-            counts.last_drain_words = tile_words(nest, "ofmap", ext["glb"])
-        counts.levels["rf"][t] = rf
-        counts.levels["glb"][t] = glb
-        counts.levels["dram"][t] = dram
-        counts.noc[t] = noc
+            lv[name[inner]][t].reads = (macs if t == "filter" else valid_macs(nest)) // share
+            if below:
+                n = noc(max(s.level for s in below), t)
+                n.words += macs if t == "filter" else valid_macs(nest)
+                n.transfers += lv[name[inner]][t].reads
+            for h in hs[t]:
+                lv[name[h.child]][t].fills = h.stats.pe_fills
+                lv[name[h.parent]][t].reads += h.parent_reads
+                if h.link is not None:
+                    n = noc(h.link, t)
+                    n.words += h.stats.pe_fills
+                    n.transfers += h.parent_reads
+            continue
+        # ofmap: MAC results into the innermost keeper, then up the chain
+        first = lv[name[inner]][t]
+        first.updates = macs // share
+        if below:
+            n = noc(max(s.level for s in below), t)
+            n.words += macs
+            n.transfers += macs // share
+            n.reduction_adds += macs - macs // share
+        for k, h in enumerate(hs[t]):
+            e, dist = h.stats.pe_fills, h.stats.distinct
+            refetch = (e - dist) // h.rho
+            c, p = lv[name[h.child]][t], lv[name[h.parent]][t]
+            c.fills = refetch
+            c.drains = e
+            if k == 0:
+                c.rmw_reads = c.updates - (e - refetch)
+            p.updates += e // h.rho
+            p.reads += refetch
+            if h.link is not None:
+                n = noc(h.link, t)
+                n.words += e + refetch
+                n.transfers += e // h.rho + refetch
+                n.reduction_adds += e - e // h.rho
+        if not hs[t]:  # the MACs accumulate straight into DRAM
+            first.rmw_reads = first.updates - tile_words(nest, "ofmap", nest.dims)
     return counts
-
-
-def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts) -> Latency:
-    """Analytical latency; see :class:`Latency`.  Cycles are integers.
-
-    GLB bandwidth is in words of the ifmap's width (a 32-bit psum takes four
-    8-bit port slots); each NoC link's bandwidth is in words of its own tensor,
-    and the psum link carries its bandwidth in each direction (psums fetched
-    back in, psums collected out), as Eyeriss's separate GIN and GON do.
-    """
-    compute = m.temporal_steps
-    bits = arch.word_bits
-    dram_bytes = sum(
-        (counts.levels["dram"][t].reads + counts.levels["dram"][t].updates) * bits[t] / 8 for t in TENSORS
-    )
-    ref = bits["ifmap"]
-    bounds = {
-        "compute": compute,
-        "dram": _ceil(dram_bytes / arch.dram_bw_bytes_per_cycle),
-        "glb_read": _ceil(sum(counts.levels["glb"][t].read_words * bits[t] / ref for t in TENSORS)
-                          / arch.glb_read_bw),
-        "glb_write": _ceil(sum(counts.levels["glb"][t].write_words * bits[t] / ref for t in TENSORS)
-                           / arch.glb_write_bw),
-    }
-    for t in ("filter", "ifmap"):
-        bounds[f"noc_{t}"] = _ceil(counts.noc[t].transfers / arch.noc[t].bw_words)
-    # psums travel in (fetched back) and out (collected) on separate directions (Eyeriss: GIN and GON)
-    psum_in = counts.levels["rf"]["ofmap"].fills
-    psum_out = counts.levels["glb"]["ofmap"].updates
-    bounds["noc_ofmap"] = _ceil(max(psum_in, psum_out) / arch.noc["ofmap"].bw_words)
-    bound_by = max(bounds, key=lambda k: (bounds[k], k == "compute"))
-    array = max(v for k, v in bounds.items() if k != "dram")
-    bw = arch.dram_bw_bytes_per_cycle
-    if arch.glb_double_buffered:
-        fill = _ceil(sum(counts.first_tile_words[t] * bits[t] / 8 for t in TENSORS) / bw)
-        drain = _ceil(counts.last_drain_words * bits["ofmap"] / 8 / bw)
-        cycles = max(array, bounds["dram"]) + fill + drain
-    else:
-        cycles = array + bounds["dram"]
-    return Latency(cycles=cycles, compute_cycles=compute, bounds=bounds, bound_by=bound_by)
 
 
 def dram_bytes(arch: Architecture, counts: AccessCounts) -> int:
     """Bytes moved to and from DRAM (reads + writes, all tensors)."""
-    return int(sum((counts.levels["dram"][t].reads + counts.levels["dram"][t].updates) * arch.word_bits[t] / 8
+    d = counts.levels[arch.dram.name]
+    return int(sum((d[t].reads + d[t].rmw_reads + d[t].updates + d[t].fills) * arch.word_bits[t] / 8
                    for t in TENSORS))

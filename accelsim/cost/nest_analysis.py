@@ -99,6 +99,7 @@ def analyse(
     outer: list[Loop],
     inner: dict[str, int],
     spatial: dict[str, tuple[tuple[int, int], ...]],
+    outer_spatial: dict[str, tuple[tuple[int, int], ...]] | None = None,
 ) -> TileStats:
     """Exact fill counts of one tensor at one level.
 
@@ -109,32 +110,41 @@ def analyse(
         inner: per dim, the tile extent one instance holds (product of the
             factors below the level).
         spatial: per dim, the spatial digits ``(factor, stride)`` that tell
-            instances apart (empty for a single instance).
+            sibling instances apart: the children of one parent instance,
+            among which the parent multicasts (empty for a single instance).
+        outer_spatial: per dim, the spatial digits that tell the parent's own
+            instances apart (each parent instance serves its children alone);
+            ``union_fills`` is summed over them, ``pe_fills`` and ``distinct``
+            count every instance either way.
     Returns:
         TileStats (all counts in words).
     """
     coords = coordinates(nest, tensor)
+    osp = outer_spatial or {}
     key = (
         tuple(outer),
-        tuple((dims, kp, tuple(inner[d] for d in dims), tuple(tuple(spatial.get(d, ())) for d in dims))
+        tuple((dims, kp, tuple(inner[d] for d in dims), tuple(tuple(spatial.get(d, ())) for d in dims),
+               tuple(tuple(osp.get(d, ())) for d in dims))
               for dims, kp in coords),
         tuple(f for d, digits in sorted(spatial.items()) if all(d not in c[0] for c in coords) for f, _ in digits),
+        tuple(f for d, digits in sorted(osp.items()) if all(d not in c[0] for c in coords) for f, _ in digits),
     )
     return _analyse(*key)
 
 
 @lru_cache(maxsize=200_000)
-def _analyse(outer: tuple, coords: tuple, irr_factors: tuple) -> TileStats:
+def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple = ()) -> TileStats:
     relevant = {d for c in coords for d in c[0]}
-    nsp_irr = _prod(irr_factors)
+    nsp_out = _prod(irr_outer)
+    nsp_irr = _prod(irr_factors) * nsp_out
     per_coord = []
-    for dims, kp, key_inner, key_sp in coords:
+    for dims, kp, key_inner, key_sp, key_osp in coords:
         rel_loops = tuple(l for l in outer if l[0] in dims)
-        per_coord.append((dims, kp, rel_loops, key_inner, key_sp))
+        per_coord.append((dims, kp, rel_loops, key_inner, key_sp, key_osp))
 
-    firsts = [_coord_sums(c[0], c[1], c[2], c[3], c[4], ("first", 0)) for c in per_coord]
+    firsts = [_coord_sums(*c, ("first", 0)) for c in per_coord]
     pe = _prod(x[0] for x in firsts) * nsp_irr
-    un = _prod(x[2] for x in firsts)
+    un = _prod(x[2] for x in firsts) * nsp_out
 
     first_pe, first_un = pe, un
     per_loop = []
@@ -143,12 +153,12 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple) -> TileStats:
     seen = [0] * len(per_coord)  # relevant loops of each coordinate already passed
     for j, (d, f, _) in enumerate(outer):
         xa = xab = u = v = 1
-        for ci, (dims, kp, rel_loops, key_inner, key_sp) in enumerate(per_coord):
+        for ci, (dims, kp, rel_loops, key_inner, key_sp, key_osp) in enumerate(per_coord):
             if d in dims:
                 sit = ("loop", seen[ci])
             else:
                 sit = ("skip", seen[ci])
-            sa, sab, su, sv = _coord_sums(dims, kp, rel_loops, key_inner, key_sp, sit)
+            sa, sab, su, sv = _coord_sums(dims, kp, rel_loops, key_inner, key_sp, key_osp, sit)
             xa *= sa
             xab *= sab
             u *= su
@@ -162,15 +172,16 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple) -> TileStats:
             if d in c[0]:
                 seen[ci] += 1
         pe += mult * nsp_irr * (xa - xab)
-        un += mult * (u - v)
-        per_loop.append((steps_before * (f - 1), mult * nsp_irr * (xa - xab), mult * (u - v)))
+        un += mult * nsp_out * (u - v)
+        per_loop.append((steps_before * (f - 1), mult * nsp_irr * (xa - xab), mult * nsp_out * (u - v)))
         steps_before *= f
 
     distinct = nsp_irr
-    for dims, kp, rel_loops, key_inner, key_sp in per_coord:
-        distinct *= _coord_distinct(dims, kp, rel_loops, key_inner, key_sp)
+    for dims, kp, rel_loops, key_inner, key_sp, key_osp in per_coord:
+        both = tuple(a + b for a, b in zip(key_sp, key_osp))
+        distinct *= _coord_distinct(dims, kp, rel_loops, key_inner, both)
     max_tile = 1
-    for dims, kp, _, key_inner, _ in per_coord:
+    for dims, kp, _, key_inner, _, _ in per_coord:
         max_tile *= _pattern_size(kp, key_inner)
     return TileStats(int(pe), int(un), int(distinct), int(max_tile), int(first_pe), int(first_un),
                      tuple((int(a), int(b), int(c)) for a, b, c in per_loop))
@@ -264,7 +275,7 @@ def window_pairs(stride: int, dilation: int, pad: int, size: int, n_out: int, n_
 
 
 @lru_cache(maxsize=1 << 16)
-def _coord_sums(dims, kp, rel_loops, inner, spatial, situation):
+def _coord_sums(dims, kp, rel_loops, inner, spatial, outer_sp, situation):
     """(Xa, Xab, U, V) of one coordinate for one transition situation, in words; see the module doc.
 
     For a window coordinate, instance o's tile after the step is
@@ -282,7 +293,7 @@ def _coord_sums(dims, kp, rel_loops, inner, spatial, situation):
     first = situation[0] == "first"
     if kp is None:
         e = inner[0]
-        nsig = _prod(f for f, _ in spatial[0])
+        nsig = _prod(f for f, _ in spatial[0]) * _prod(f for f, _ in outer_sp[0])
         if first:
             return (nsig * e, 0, nsig * e, 0)
         free, c_step, delta = _situation(rel_loops, situation, {dims[0]: 1})
@@ -293,6 +304,8 @@ def _coord_sums(dims, kp, rel_loops, inner, spatial, situation):
     pad, size = kp[2], kp[3]
     scale, pattern, offsets = _window_progs(kp, dims, inner, spatial)
     free, c_step, delta = _situation(rel_loops, situation, scale)
+    # the parent's own instances: summed like loop values that never step (each serves its children alone)
+    free = free + tuple((st * sc, f) for digits, sc in zip(outer_sp, (kp[0], kp[1])) for f, st in digits)
     pat = indicator(pattern)
     qa = _spread(pat, offsets)
     qu = (qa > 0).astype(np.int64)

@@ -1,5 +1,5 @@
 """Energy stage: access counts x energy per action -> breakdown per level and tensor."""
 
-from .model import LEVEL_NAMES, Energy, energy
+from .model import MAC, NOC, Energy, energy
 
-__all__ = ["LEVEL_NAMES", "Energy", "energy"]
+__all__ = ["MAC", "NOC", "Energy", "energy"]

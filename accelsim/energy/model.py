@@ -1,12 +1,14 @@
-"""Energy = sum over levels and tensors of access count x energy per action.
+"""Energy = sum over levels and tensors of access count x energy per action (pJ).
 
-Per the project's design notes: levels MAC, RF, NoC, GLB, DRAM; energy in pJ.  Energy per word
-in the arch file is for a word of the ifmap's width; a tensor with wider
-words (e.g. 32-bit psums next to 8-bit operands) costs proportionally more
-per word.  Reads, read-modify-write reads and drains cost the level's read
-energy; fills and updates its write energy.  NoC: every word delivered to or
-collected from a PE costs ``noc_word_pj``; every psum combined across PEs
-(spatial reduction) costs one add of ``reduce_add_pj`` -- never free.
+Per the project's design notes: every access costs its level's energy for
+that tensor and action (:class:`~accelsim.arch.spec.ActionEnergy`, per word of
+that tensor, vector entries already divided by their ``block``): reads,
+read-modify-write reads and drains cost ``read_pj``; fills ``fill_pj``;
+updates ``update_pj``.  MACs cost ``mac_pj`` each.  NoC: every word delivered
+to or collected from a child costs the carrying link's ``energy_pj``; every
+psum combined across children (spatial reduction) one ``reduce_add_pj`` --
+never free.  The breakdown is keyed by the arch file's level names, with
+``MAC`` and ``NoC`` as their own entries.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from dataclasses import dataclass
 
 from ..arch.spec import Architecture
 from ..cost.model import AccessCounts
-from ..workload.loopnest import TENSORS
 
-LEVEL_NAMES = ("mac", "rf", "noc", "glb", "dram")
-
+MAC = "MAC"
+NOC = "NoC"
 
 
 @dataclass
@@ -26,7 +27,8 @@ class Energy:
     """Energy breakdown in pJ.
 
     Attributes:
-        by_level_tensor: ``{level: {tensor: pJ}}``; level ``mac`` has the single key ``"mac"``.
+        by_level_tensor: ``{entry: {tensor: pJ}}``, entries ``MAC`` (single key
+            ``mac``), each storage level by name (innermost first), and ``NoC``.
     """
 
     by_level_tensor: dict[str, dict[str, float]]
@@ -41,24 +43,25 @@ class Energy:
     def as_dict(self) -> dict:
         return {
             "total_pj": self.total_pj,
-            "by_level_pj": {l: self.level_pj(l) for l in LEVEL_NAMES},
+            "by_level_pj": {l: self.level_pj(l) for l in self.by_level_tensor},
             "by_level_tensor_pj": self.by_level_tensor,
         }
 
 
 def energy(arch: Architecture, counts: AccessCounts) -> Energy:
     """Energy of one mapped layer from its access counts (pJ)."""
-    ref = arch.word_bits["ifmap"]
-    out: dict[str, dict[str, float]] = {"mac": {"mac": counts.macs * arch.mac_pj}}
-    for lvl, e in (("rf", arch.rf), ("glb", arch.glb), ("dram", arch.dram)):
-        out[lvl] = {}
-        for t in TENSORS:
-            c = counts.levels[lvl][t]
-            w = arch.word_bits[t] / ref
-            out[lvl][t] = w * (c.read_words * e.read_pj + c.write_words * e.write_pj)
-    out["noc"] = {}
-    add_pj = arch.reduce_add_pj
-    for t in TENSORS:
-        c = counts.noc[t]
-        out["noc"][t] = arch.word_bits[t] / ref * c.words * arch.noc_word_pj + c.reduction_adds * add_pj
-    return Energy({l: out[l] for l in LEVEL_NAMES})
+    out: dict[str, dict[str, float]] = {MAC: {"mac": counts.macs * arch.mac_pj}}
+    for lv in arch.levels:
+        out[lv.name] = {}
+        for t, c in counts.levels[lv.name].items():
+            e = lv.energy[t]
+            out[lv.name][t] = (c.reads + c.rmw_reads + c.drains) * e.read_pj + c.fills * e.fill_pj \
+                + c.updates * e.update_pj
+    noc: dict[str, float] = {}
+    for lname, per in counts.noc.items():
+        links = arch.levels[arch.level_index(lname)].noc
+        for t, c in per.items():
+            link = links[t]
+            noc[t] = noc.get(t, 0.0) + c.words * link.energy_pj + c.reduction_adds * link.reduce_add_pj
+    out[NOC] = noc
+    return Energy(out)

@@ -1,18 +1,23 @@
 """User-given mappings (``--mapping FILE``): validated, then evaluated instead of searched.
 
-Mapping file schema (factors per level; unlisted dims are 1; orders outermost first)::
+Mapping file schema (factors per slot of the arch's hierarchy; unlisted dims
+are 1; orders outermost first).  A slot is a level's name (its temporal
+loops) or ``<level>.rows`` / ``<level>.cols`` (spatial loops across that
+level's fan-out; see :mod:`accelsim.mapping.mapping`)::
 
     layers:
       conv1:                       # a layer name of the workload
-        dram: {P: 8, M: 2}
-        glb:  {Q: 112, S: 3}
-        rows: {C: 3, R: 3}         # spatial across PE rows
-        cols: {P: 14}              # spatial across PE columns
-        rf:   {M: 16}
-        orders: {dram: [P, M], glb: [Q, S], rf: [M]}
+        DRAM: {P: 8, M: 2}
+        GLB:  {Q: 112, S: 3}
+        GLB.rows: {C: 3, R: 3}     # spatial across the GLB's fan-out rows (the PE array)
+        GLB.cols: {P: 14}
+        spad: {M: 16}
+        orders: {DRAM: [P, M], GLB: [Q, S], spad: [M]}
 
-This is the Timeloop map-file idea (per-level factors and permutations) in
-YAML, so published mappings can be reproduced.
+The earlier keys ``dram``, ``glb``, ``rows``, ``cols`` and ``rf`` still work:
+they name DRAM, the array level, its fan-out and the single level inside
+the PE array.  This is the Timeloop map-file idea (per-level factors and
+permutations) in YAML, so published mappings can be reproduced.
 """
 
 from __future__ import annotations
@@ -29,27 +34,26 @@ from ..files import load_yaml, validate
 from ..limits import MAX_DIM
 from ..workload.loopnest import DIMS, LoopNest
 from ..mapping.dataflow import Dataflow, Dim
-from ..mapping.mapping import LEVELS, Mapping, make_mapping
+from ..mapping.mapping import Mapping, make_mapping, slots_of
 
 
 Factor = Annotated[int, Field(ge=1, le=MAX_DIM)]
-
-
-class _Orders(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-    dram: list[Dim] = Field(default_factory=list)
-    glb: list[Dim] = Field(default_factory=list)
-    rf: list[Dim] = Field(default_factory=list)
+LEGACY = ("dram", "glb", "rows", "cols", "rf")
 
 
 class LayerMappingSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-    dram: dict[Dim, Factor] = Field(default_factory=dict)
-    glb: dict[Dim, Factor] = Field(default_factory=dict)
-    rows: dict[Dim, Factor] = Field(default_factory=dict)
-    cols: dict[Dim, Factor] = Field(default_factory=dict)
-    rf: dict[Dim, Factor] = Field(default_factory=dict)
-    orders: _Orders = _Orders()
+    """One layer's factors per slot (``{slot: {dim: factor}}``) and ``orders`` per temporal slot."""
+
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
+    orders: dict[str, list[Dim]] = Field(default_factory=dict)
+
+    def slot_factors(self) -> dict:
+        return dict(self.__pydantic_extra__ or {})
+
+
+class _Factors(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    f: dict[Dim, Factor]
 
 
 class MappingFileSpec(BaseModel):
@@ -83,39 +87,74 @@ def load_mappings(path: str) -> MappingFile:
     return MappingFile(f.display, f.path, spec.layers)
 
 
+def _slot_name(key: str, arch: Architecture, src: str, where: str) -> str:
+    """A slot of the arch's hierarchy named by ``key`` (a level name, ``<level>.rows|cols`` or an earlier key)."""
+    names = {s.name for s in slots_of(arch)}
+    if key in names:
+        return key
+    a = arch.levels[arch.array_level]
+    inside = [lv for lv in arch.onchip if lv.index < arch.array_level]
+    legacy = {"dram": arch.dram.name, "glb": a.name, "rows": f"{a.name}.rows", "cols": f"{a.name}.cols",
+              "rf": inside[0].name if len(inside) == 1 else None}
+    if key in legacy and legacy[key] is not None and (legacy[key] in names or key in ("rows", "cols")):
+        return legacy[key]
+    raise InputError(f"{short(key)} is not a level or fan-out of {arch.name} (slots: {', '.join(sorted(names))})",
+                     source=src, field=where)
+
+
 def build_fixed(spec: LayerMappingSpec, nest: LoopNest, arch: Architecture, df: Dataflow,
                 src: str, layer: str) -> Mapping:
     """Turn a layer's mapping spec into a Mapping and check it against the layer, arch and dataflow.
 
     Raises:
-        InputError: factors < 1 or not multiplying to the layer's bounds, a
-            spatial or RF dim the dataflow does not allow, an order naming a
-            dim twice, or a mapping that does not fit the array or a buffer.
+        InputError: an unknown slot, factors < 1 or not multiplying to the
+            layer's bounds, a spatial or in-PE dim the dataflow does not
+            allow, an order naming a dim twice, or a mapping that does not
+            fit the array or a buffer.
     """
     where = f"layers.{layer}"
-    factors = {l: dict(getattr(spec, l)) for l in LEVELS}
-    for l in LEVELS:
-        for d, f in factors[l].items():
-            if f < 1:
-                raise InputError(f"factor must be >= 1, got {f}", source=src, field=f"{where}.{l}.{d}")
-    for axis, allowed in (("rows", df.rows), ("cols", df.cols)):
-        for d, f in factors[axis].items():
-            if f > 1 and d not in allowed:
-                raise InputError(f"dataflow {short(df.name)} does not unroll {d} across {axis} "
-                                 f"(allowed: {', '.join(allowed) or 'none'})", source=src, field=f"{where}.{axis}.{d}")
-    for d, f in factors["rf"].items():
-        if f > 1 and d not in df.rf_dims:
-            raise InputError(f"dataflow {short(df.name)} keeps no {d} loop inside a PE "
-                             f"(allowed: {', '.join(df.rf_dims) or 'none'})", source=src, field=f"{where}.rf.{d}")
+    slots = slots_of(arch)
+    by_name = {s.name: s for s in slots}
+    a = arch.levels[arch.array_level]
+    factors: dict[str, dict[str, int]] = {}
+    for key, raw in spec.slot_factors().items():
+        name = _slot_name(key, arch, src, f"{where}.{key}")
+        f = validate(_Factors, {"f": raw}, src, f"{where}.{key}").f if raw is not None else {}
+        if name not in by_name:  # rows/cols of an array without that side: only factor 1 is legal
+            bad = {d: v for d, v in f.items() if v > 1}
+            if bad:
+                raise InputError(f"{arch.name}'s {a.name} has no fan-out along {key}", source=src,
+                                 field=f"{where}.{key}")
+            continue
+        if name in factors:
+            raise InputError(f"slot {name} is given twice", source=src, field=f"{where}.{key}")
+        factors[name] = dict(f)
+        s = by_name[name]
+        if s.spatial and s.level == arch.array_level:
+            allowed = df.rows if s.kind == "rows" else df.cols
+            for d, v in f.items():
+                if v > 1 and d not in allowed:
+                    raise InputError(f"dataflow {short(df.name)} does not unroll {d} across {s.kind} "
+                                     f"(allowed: {', '.join(allowed) or 'none'})", source=src,
+                                     field=f"{where}.{key}.{d}")
+        if not s.spatial and s.level < arch.array_level:
+            for d, v in f.items():
+                if v > 1 and d not in df.rf_dims:
+                    raise InputError(f"dataflow {short(df.name)} keeps no {d} loop inside a PE "
+                                     f"(allowed: {', '.join(df.rf_dims) or 'none'})", source=src,
+                                     field=f"{where}.{key}.{d}")
     orders = {}
-    for l in ("dram", "glb", "rf"):
-        o = getattr(spec.orders, l)
+    for key, o in spec.orders.items():
+        name = _slot_name(key, arch, src, f"{where}.orders.{key}")
+        if by_name.get(name) is None or by_name[name].spatial:
+            raise InputError("orders are given for temporal slots (levels) only", source=src,
+                             field=f"{where}.orders.{key}")
         if len(set(o)) != len(o):
-            raise InputError("a dim is listed twice", source=src, field=f"{where}.orders.{l}")
-        orders[l] = tuple(o)
-    m = make_mapping(factors, orders)
+            raise InputError("a dim is listed twice", source=src, field=f"{where}.orders.{key}")
+        orders[name] = tuple(o)
+    m = make_mapping(slots, factors, orders)
     for d in DIMS:
-        got = m.extent(d, LEVELS)
+        got = m.extent(d, m.slots)
         if got != nest.dims[d]:
             raise InputError(f"factors of {d} multiply to {got}, but the layer has {d} = {nest.dims[d]}",
                              source=src, field=where)

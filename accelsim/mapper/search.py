@@ -25,14 +25,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..arch.spec import Architecture
-from ..cost.model import AccessCounts, Latency, access_counts, latency
+from ..cost.latency import Latency, latency
+from ..cost.model import AccessCounts, access_counts, tile_words
 from ..energy.model import Energy, energy
 from ..errors import MappingError
 from ..workload.loopnest import DIMS, TENSORS, LoopNest
 from ..mapping.dataflow import Dataflow
 from ..mapping.mapping import Mapping
-from .space import (WORK_MAX, OutOfWork, Work, builder, enumerate_space, feasible, glb_splits, greedy_maximal, loop_orders,
-                    prod, rf_candidates, rf_fits, spatial_candidates, used_pes)
+from .space import (WORK_MAX, OutOfWork, Work, builder, enumerate_space, feasible, glb_candidates, greedy_maximal,
+                    loop_orders, prod, rf_candidates, spatial_below, spatial_candidates, used_pes)
 
 OBJECTIVES = ("edp", "energy", "cycles")
 DEFAULT_BUDGET = 600
@@ -95,38 +96,44 @@ def score(objective: str, energy_pj: float, cycles: int) -> float:
 
 def evaluate(nest: LoopNest, arch: Architecture, m: Mapping, objective: str = "edp") -> Evaluation:
     """Cost-model a mapping: counts, first latency model, energy and objective score."""
-    c = access_counts(nest, m, {t: arch.noc[t].type for t in TENSORS})
+    c = access_counts(nest, arch, m)
     lat = latency(nest, arch, m, c)
     e = energy(arch, c)
     return Evaluation(m, c, lat, e, score(objective, e.total_pj, lat.cycles))
 
 
 def _probe(nest, arch, df, spatial, objective):
-    """Evaluate one representative mapping of an unrolling: the largest RF tile, the first maximal GLB tile.
+    """Evaluate one representative mapping of an unrolling: the largest inner tiling, the first maximal outer one.
 
-    Each walk has its own work allowance; past it, the largest RF tile seen
-    and a greedily maximal GLB tile stand in, so a probe always answers.
+    Each walk has its own work allowance; past it, the largest tiling seen
+    and a greedily maximal array-level tile stand in, so a probe always answers.
     """
-    rows, cols = spatial
-    rem = {d: nest.dims[d] // (rows.get(d, 1) * cols.get(d, 1)) for d in DIMS}
-    rf = None
+    rows, cols = spatial[0], spatial[1]
+    extra = spatial[2] if len(spatial) > 2 else {}
+    below = spatial_below(arch, extra)
+    rem = {d: nest.dims[d] // (rows.get(d, 1) * cols.get(d, 1) * below[d]) for d in DIMS}
+    rf, size = None, 0
     try:
-        for r in rf_candidates(nest, arch, df, rem, Work(PROBE_WORK)):
-            if rf is None or prod(r.values()) > prod(rf.values()):
-                rf = r
+        for r in rf_candidates(nest, arch, df, rem, Work(PROBE_WORK), below):
+            n = prod(prod(f.values()) for f in r.values())
+            if rf is None or n > size:
+                rf, size = r, n
     except OutOfWork:
         pass
     if rf is None:
         return None
-    rem2 = {d: rem[d] // rf.get(d, 1) for d in DIMS}
-    inner = {d: rows.get(d, 1) * cols.get(d, 1) * rf.get(d, 1) for d in DIMS}
+    rem2 = dict(rem)
+    for f in rf.values():
+        rem2 = {d: rem2[d] // f.get(d, 1) for d in DIMS}
+    inner = {d: nest.dims[d] // rem2[d] for d in DIMS}
     try:
-        glb = next(glb_splits(nest, arch, inner, rem2, True, Work(PROBE_WORK)), None)
+        glb = next(glb_candidates(nest, arch, inner, rem2, True, Work(PROBE_WORK)), None)
     except OutOfWork:
-        glb = greedy_maximal(nest, arch, inner, rem2)
+        g = greedy_maximal(nest, arch, inner, rem2)
+        glb = None if g is None else {arch.array_level: g}
     if glb is None:
         return None
-    return evaluate(nest, arch, builder(rows, cols, rf, glb, rem2, loop_orders(df)[0])(), objective)
+    return evaluate(nest, arch, builder(arch, rows, cols, rf, glb, rem2, loop_orders(df)[0], extra)(), objective)
 
 
 def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "edp",
@@ -219,37 +226,29 @@ def _count(it) -> int:
 
 
 def why_unmappable(nest: LoopNest, arch: Architecture) -> str:
-    """Why no mapping fits: the smallest tile of each tensor at the level that overflows, against its capacity.
+    """Why no mapping fits: the smallest tiles at the first level that overflows, against its capacity.
 
-    The smallest tiles are one word of each tensor (one iteration of every
-    loop), doubled when the level is double-buffered; widths come from
-    ``word_bits`` (a 32-bit psum takes two 16-bit words of a shared buffer).
-    The message names the arch fields that could be raised.
+    The smallest tiles are one word of each kept tensor (one iteration of
+    every loop), doubled in a double-buffered partition; widths come from
+    ``word_bits`` (a 32-bit psum takes two 16-bit words of a shared
+    partition).  The message names the arch fields that could be raised.
     """
+    one = {d: 1 for d in DIMS}
     b = arch.word_bits
-    if not rf_fits(nest, arch, {d: 1 for d in DIMS}):
-        k = 2 if arch.rf_double_buffered else 1
-        db = " (1 word, x2 for rf.double_buffered)" if k == 2 else ""
-        fix_db = ", or set rf.double_buffered: false" if k == 2 else ""
-        if arch.rf_words is not None:
-            field = {"filter": "rf.filter", "ifmap": "rf.ifmap", "ofmap": "rf.psum"}
-            short = [t for t in TENSORS if k > arch.rf_words[t]]
-            parts = [f"{t} needs {k} word{'s' if k > 1 else ''}{db} but {field[t]} is {arch.rf_words[t]}"
-                     for t in short]
-            return (f"the smallest RF tiles do not fit: {'; '.join(parts)}; raise "
-                    f"{' and '.join(field[t] for t in short)}{fix_db}")
-        return _shared_msg("RF", "rf.shared", arch.rf_shared_words, k, b, fix_db)
-    k = 2 if arch.glb_double_buffered else 1
-    fix_db = ", or set glb.double_buffered: false" if k == 2 else ""
-    return _shared_msg("GLB", "glb.words", arch.glb_words, k, b, fix_db)
-
-
-def _shared_msg(level, field, capacity, k, b, fix_db) -> str:
-    """Smallest tiles of a buffer shared by the three tensors, in bits and in words of the ifmap's width."""
-    bits = sum(b[t] for t in TENSORS) * k
-    need = -(-bits // b["ifmap"])
-    each = ", ".join(f"{t} {b[t]} bits" for t in TENSORS)
-    db = f", x2 double-buffered = {bits} bits" if k == 2 else ""
-    return (f"the smallest {level} tiles do not fit: one word each of {each} = {bits // k} bits{db}, "
-            f"i.e. {need} words of {b['ifmap']} bits, but {field} is {capacity}; raise {field} to at least "
-            f"{need}{fix_db}")
+    for lv in arch.onchip:
+        for p in lv.partitions:
+            k = 2 if p.double_buffered else 1
+            ref = b["ifmap" if "ifmap" in p.tensors else p.tensors[0]]
+            bits = k * sum(tile_words(nest, t, one) * b[t] for t in p.tensors)
+            need = -(-bits // ref)
+            if need <= p.words:
+                continue
+            key = "+".join(p.tensors)
+            field = f"levels.{lv.index}.capacity_words" + (f".{key}" if len(lv.partitions) > 1 else "")
+            each = ", ".join(f"{t} {b[t]} bits" for t in p.tensors)
+            db = f", x2 double-buffered = {bits} bits" if k == 2 else ""
+            fix_db = f", or set levels.{lv.index}.double_buffered: false" if k == 2 else ""
+            return (f"the smallest {lv.name} tiles do not fit: one word each of {each} = {bits // k} bits{db}, "
+                    f"i.e. {need} words of {ref} bits, but {field} is {p.words}; raise {field} to at least "
+                    f"{need}{fix_db}")
+    return f"no tiling fits the capacities of {arch.name}'s levels"

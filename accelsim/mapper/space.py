@@ -3,13 +3,16 @@
 The space (all factorisations are perfect, see mapping.py):
 
 1. spatial unrolling: factors of the dataflow's row dims (product <= rows)
-   and column dims (product <= cols);
-2. RF tiling: factors of the dataflow's ``rf_dims`` whose tiles fit each RF;
-3. GLB tiling: a factor per dim for the GLB level, the rest at DRAM, with
-   all three tensors' GLB tiles fitting the GLB;
-4. loop orders: the GLB order keeps the dataflow's stationary tensor in the
-   RF (or any of the three stationarity orders if it names none); the DRAM
-   order is each of the three stationarity orders.
+   and column dims (product <= cols) across the array level's fan-out (the
+   PE array); any other fan-out takes the same dims greedily;
+2. "RF" tiling: for each level inside the PE array (below the array level),
+   innermost first, factors of the dataflow's ``rf_dims`` whose tiles fit
+   the partitions holding the tensors it keeps (bypassed tensors take no room);
+3. "GLB" tiling: a factor per dim for each array-side level (the array level
+   and those above it), the rest at DRAM, with the kept tensors' tiles fitting;
+4. loop orders: array-side orders keep the dataflow's stationary tensor in
+   the PE (or any of the three stationarity orders if it names none); the
+   DRAM order is each of the three stationarity orders.
 
 Everything is generated lazily in a fixed order.  Time is bounded on any
 shape: at most ``SPATIAL_SCAN_MAX`` unrollings are scanned, and every walk of
@@ -27,10 +30,11 @@ from functools import lru_cache
 from itertools import islice
 
 from ..arch.spec import Architecture
-from ..cost.model import tile_words
+from ..cost.latency import top_double_buffered
+from ..cost.model import level_fits
 from ..workload.loopnest import DIMS, TENSORS, LoopNest
 from ..mapping.dataflow import Dataflow, stationary_order
-from ..mapping.mapping import Mapping
+from ..mapping.mapping import Mapping, make_mapping, slots_of
 
 #: Unrollings generated at most, and kept at most, per layer (bounds time and memory on huge arrays).
 SPATIAL_SCAN_MAX = 200_000
@@ -118,7 +122,7 @@ def spatial_candidates(nest: LoopNest, arch: Architecture, df: Dataflow) -> Spat
     """
 
     def key(rc):
-        rows, cols = rc
+        rows, cols = rc[0], rc[1]
         used = prod(rows.values()) * prod(cols.values())
         pref = tuple(-rows.get(d, 1) for d in df.rows) + tuple(-cols.get(d, 1) for d in df.cols)
         return (-used, pref)
@@ -127,7 +131,8 @@ def spatial_candidates(nest: LoopNest, arch: Architecture, df: Dataflow) -> Spat
         for rows in axis_assignments(df.rows, nest.dims, arch.rows):
             rem = {d: nest.dims[d] // rows.get(d, 1) for d in DIMS}
             for cols in axis_assignments(df.cols, rem, arch.cols):
-                yield (rows, cols)
+                extra = other_fanouts(arch, df, {d: rem[d] // cols.get(d, 1) for d in DIMS})
+                yield (rows, cols, extra) if extra else (rows, cols)
 
     scanned = list(islice(gen(), SPATIAL_SCAN_MAX + 1))
     capped = len(scanned) > SPATIAL_SCAN_MAX or len(scanned) > SPATIAL_KEEP_MAX
@@ -139,6 +144,31 @@ def spatial_candidates(nest: LoopNest, arch: Architecture, df: Dataflow) -> Spat
     return SpatialCandidates(pairs, capped)
 
 
+def other_fanouts(arch, df, rem: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Unrollings of the fan-outs other than the array level's: ``{slot name: {dim: factor}}``.
+
+    Each such fan-out (outermost first) takes, greedily, the largest factor
+    of each of the dataflow's row (cols) dims that still fits its rows (cols).
+    """
+    out = {}
+    rem = dict(rem)
+    for lv in reversed(arch.onchip):
+        if lv.fanout <= 1 or lv.index == arch.array_level:
+            continue
+        for kind, dims, cap in (("rows", df.rows, lv.rows), ("cols", df.cols, lv.cols)):
+            if cap <= 1:
+                continue
+            f, used = {}, 1
+            for d in dims:
+                best = max((x for x in divisors(rem[d]) if used * x <= cap), default=1)
+                if best > 1:
+                    f[d] = best
+                    used *= best
+                    rem[d] //= best
+            out[f"{lv.name}.{kind}"] = f
+    return out
+
+
 def prod(xs) -> int:
     n = 1
     for x in xs:
@@ -146,56 +176,87 @@ def prod(xs) -> int:
     return n
 
 
+def _ext_fits(nest, arch, levels, ext) -> bool:
+    """Whether tiles spanning ``ext`` fit each of ``levels`` (indices)."""
+    return all(level_fits(nest, arch, i, ext) is None for i in levels)
+
+
+def pe_levels(arch) -> list[int]:
+    """On-chip levels inside the PE array (below the array level), innermost first."""
+    return [lv.index for lv in arch.onchip if lv.index < arch.array_level]
+
+
+def array_levels(arch) -> list[int]:
+    """On-chip levels at or above the array level, innermost first."""
+    return [lv.index for lv in arch.onchip if lv.index >= arch.array_level]
+
+
 def rf_fits(nest, arch, ext) -> bool:
-    k = 2 if arch.rf_double_buffered else 1
-    words = {t: k * tile_words(nest, t, ext) for t in TENSORS}
-    if arch.rf_words is not None:
-        return all(words[t] <= arch.rf_words[t] for t in TENSORS)
-    b = arch.word_bits
-    return sum(words[t] * b[t] for t in TENSORS) <= arch.rf_shared_words * b["ifmap"]
+    """Whether tiles spanning ``ext`` fit every level inside the PE array."""
+    return _ext_fits(nest, arch, pe_levels(arch), ext)
 
 
-def rf_candidates(nest, arch, df, rem: dict[str, int], work: Work):
-    """Yield RF factor choices ``{dim: factor}`` over the dataflow's rf_dims that fit the RF.
+def rf_candidates(nest, arch, df, rem: dict[str, int], work: Work, base: dict[str, int] | None = None):
+    """Yield tilings of the levels inside the PE array: ``{level index: {dim: factor}}``.
 
+    Each level, innermost first, takes factors of the dataflow's ``rf_dims``
+    such that its tiles (its factors and everything below, ``base`` being the
+    spatial factors below the levels) fit it and every level inside it.
     Tiles grow monotonically with each factor, so a dim's walk stops at its
     first factor that does not fit.  Raises OutOfWork when ``work`` runs out.
     """
-    dims = [d for d in df.rf_dims if rem[d] > 1]
+    levels = pe_levels(arch)
+    ext0 = {d: (base or {}).get(d, 1) for d in DIMS}
 
-    def rec(i, ext):
-        if i == len(dims):
-            yield {d: ext[d] for d in dims}
+    def level_rec(li, ext, rem_, chosen):
+        if li == len(levels):
+            yield {k: dict(v) for k, v in chosen.items()}
             return
-        d = dims[i]
-        for f in divisors(rem[d]):
-            ext[d] = f
-            work.tick()
-            if not rf_fits(nest, arch, ext):
-                break
-            yield from rec(i + 1, ext)
-        ext[d] = 1
+        idx = levels[li]
+        dims = [d for d in df.rf_dims if rem_[d] > 1]
 
-    yield from rec(0, {d: 1 for d in DIMS})
+        def rec(i, cur):
+            if i == len(dims):
+                chosen[idx] = {d: f for d, f in cur.items() if f > 1}
+                rem2 = {d: rem_[d] // cur.get(d, 1) for d in DIMS}
+                yield from level_rec(li + 1, {d: ext[d] * cur.get(d, 1) for d in DIMS}, rem2, chosen)
+                return
+            d = dims[i]
+            for f in divisors(rem_[d]):
+                cur[d] = f
+                work.tick()
+                e = {x: ext[x] * cur.get(x, 1) for x in DIMS}
+                if level_fits(nest, arch, idx, e) is not None:
+                    break
+                yield from rec(i + 1, cur)
+            cur.pop(d, None)
+
+        if level_fits(nest, arch, idx, ext) is None:
+            yield from rec(0, {})
+
+    yield from level_rec(0, ext0, dict(rem), {})
 
 
-def glb_fits(nest, arch, ext) -> bool:
-    b = arch.word_bits
-    bits = (tile_words(nest, "filter", ext) * b["filter"] + tile_words(nest, "ifmap", ext) * b["ifmap"]
-            + tile_words(nest, "ofmap", ext) * b["ofmap"])
-    return bits * (2 if arch.glb_double_buffered else 1) <= arch.glb_words * b["ifmap"]
+def glb_fits(nest, arch, ext, level: int | None = None) -> bool:
+    """Whether tiles spanning ``ext`` fit the array-side level ``level`` (default: every array-side level)."""
+    return _ext_fits(nest, arch, array_levels(arch) if level is None else [level], ext)
 
 
-def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_only: bool, work: Work):
-    """Yield GLB factor choices ``{dim: factor}`` (the rest goes to DRAM) whose tiles fit the GLB.
+def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_only: bool, work: Work,
+               level: int | None = None):
+    """Yield factor choices ``{dim: factor}`` for one array-side level (the rest goes further out) that fit it.
 
-    ``inner``: per dim, iterations already below the GLB level (spatial x RF).
-    With ``maximal_only``, keep only splits where no dim's factor can take
-    its next divisor and still fit (Pareto-maximal tiles).  Raises OutOfWork
-    when ``work`` runs out.
+    ``inner``: per dim, iterations already below the level.  With
+    ``maximal_only``, keep only splits where no dim's factor can take its next
+    divisor and still fit (Pareto-maximal tiles).  Raises OutOfWork when
+    ``work`` runs out.
     """
+    lvl = arch.array_level if level is None else level
     dims = [d for d in DIMS if rem[d] > 1]
     ext = dict(inner)
+
+    def ok(e):
+        return level_fits(nest, arch, lvl, e) is None
 
     def rec(i, cur):
         if i == len(dims):
@@ -206,9 +267,9 @@ def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_o
                     if k + 1 < len(divs):
                         work.tick()
                         ext[d] = inner[d] * divs[k + 1]
-                        ok = glb_fits(nest, arch, ext)
+                        fit = ok(ext)
                         ext[d] = inner[d] * cur[d]
-                        if ok:
+                        if fit:
                             return
             yield dict(cur)
             return
@@ -217,7 +278,7 @@ def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_o
         for f in divisors(rem[d]):
             ext[d] = inner[d] * f
             work.tick()
-            if not glb_fits(nest, arch, ext):
+            if not ok(ext):
                 break
             fitting.append(f)
         if maximal_only and i == len(dims) - 1:
@@ -229,18 +290,16 @@ def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_o
         ext[d] = inner[d]
         cur.pop(d, None)
 
-    if glb_fits(nest, arch, ext):
+    if ok(ext):
         yield from rec(0, {})
 
 
-def greedy_maximal(nest, arch, inner: dict[str, int], rem: dict[str, int]) -> dict[str, int] | None:
-    """One Pareto-maximal GLB split found greedily: each dim in turn takes its largest factor that fits.
-
-    Every dim then stays maximal (tiles grow with every factor), so this is a
-    cheap stand-in when the full walk ran out of work.  ``None`` if nothing fits.
-    """
+def greedy_maximal(nest, arch, inner: dict[str, int], rem: dict[str, int], level: int | None = None):
+    """One Pareto-maximal split of an array-side level found greedily: each dim in turn takes its
+    largest factor that fits.  ``None`` if nothing fits."""
+    lvl = arch.array_level if level is None else level
     ext = dict(inner)
-    if not glb_fits(nest, arch, ext):
+    if level_fits(nest, arch, lvl, ext) is not None:
         return None
     cur = {}
     for d in DIMS:
@@ -249,7 +308,7 @@ def greedy_maximal(nest, arch, inner: dict[str, int], rem: dict[str, int]) -> di
         best = 1
         for f in divisors(rem[d]):
             ext[d] = inner[d] * f
-            if not glb_fits(nest, arch, ext):
+            if level_fits(nest, arch, lvl, ext) is not None:
                 break
             best = f
         ext[d] = inner[d] * best
@@ -258,28 +317,46 @@ def greedy_maximal(nest, arch, inner: dict[str, int], rem: dict[str, int]) -> di
 
 
 def glb_candidates(nest, arch, inner, rem, maximal_only, work: Work):
-    """GLB splits to enumerate: all of them, or the Pareto-maximal ones (each followed by its
-    one-step shrinks when the GLB is double-buffered).
+    """Tilings of the array-side levels, ``{level index: {dim: factor}}`` (the rest goes to DRAM).
 
-    A shrink lowers one dim's GLB factor to its next smaller divisor, so a
-    layer that fits the GLB whole can still be split into a few tiles whose
-    DRAM transfers overlap compute (a double-buffered GLB) at the price of
-    some refetches.
+    The array level takes every split, or the Pareto-maximal ones (each
+    followed by its one-step shrinks when the outermost on-chip level is
+    double-buffered: a layer that fits whole can still be split into tiles
+    whose DRAM transfers overlap compute, at the price of some refetches).
+    Each level further out takes its Pareto-maximal splits given those inside it.
     """
-    if not maximal_only or not arch.glb_double_buffered:
-        yield from glb_splits(nest, arch, inner, rem, maximal_only, work)
-        return
-    seen = set()
-    for glb in glb_splits(nest, arch, inner, rem, True, work):
-        for cand in [glb] + [{**glb, d: divisors(rem[d])[divisors(rem[d]).index(f) - 1]}
-                             for d, f in sorted(glb.items()) if f > 1]:
-            key = tuple(sorted(cand.items()))
-            if key not in seen:
-                seen.add(key)
-                yield cand
+    levels = array_levels(arch)
+    shrink = maximal_only and top_double_buffered(arch)
+
+    def first_level():
+        if not shrink:
+            yield from glb_splits(nest, arch, inner, rem, maximal_only, work, levels[0])
+            return
+        seen = set()
+        for glb in glb_splits(nest, arch, inner, rem, True, work, levels[0]):
+            for cand in [glb] + [{**glb, d: divisors(rem[d])[divisors(rem[d]).index(f) - 1]}
+                                 for d, f in sorted(glb.items()) if f > 1]:
+                key = tuple(sorted(cand.items()))
+                if key not in seen:
+                    seen.add(key)
+                    yield cand
+
+    def rec(li, ext, rem_, chosen):
+        if li == len(levels):
+            yield dict(chosen)
+            return
+        for split in (first_level() if li == 0 else
+                      glb_splits(nest, arch, ext, rem_, True, work, levels[li])):
+            chosen[levels[li]] = split
+            yield from rec(li + 1, {d: ext[d] * split.get(d, 1) for d in DIMS},
+                           {d: rem_[d] // split.get(d, 1) for d in DIMS}, chosen)
+        chosen.pop(levels[li], None)
+
+    yield from rec(0, dict(inner), dict(rem), {})
 
 
 def loop_orders(df: Dataflow) -> list[dict[str, tuple[str, ...]]]:
+    """Order policies: ``rf`` (levels inside the array), ``glb`` (array-side levels), ``dram``."""
     fams = [stationary_order(t) for t in TENSORS]
     glb = [stationary_order(df.stationary)] if df.stationary else fams
     rf = stationary_order(df.stationary)
@@ -295,42 +372,83 @@ def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work):
     orders = loop_orders(df)
     n = 0
     try:
-        for rows, cols in spatial:
-            rem = {d: nest.dims[d] // (rows.get(d, 1) * cols.get(d, 1)) for d in DIMS}
-            for rf in rf_candidates(nest, arch, df, rem, work):
-                rem2 = {d: rem[d] // rf.get(d, 1) for d in DIMS}
-                inner = {d: rows.get(d, 1) * cols.get(d, 1) * rf.get(d, 1) for d in DIMS}
+        for sp in spatial:
+            rows, cols = sp[0], sp[1]
+            extra = sp[2] if len(sp) > 2 else {}
+            below = spatial_below(arch, extra)
+            rem = {d: nest.dims[d] // (rows.get(d, 1) * cols.get(d, 1) * _extra(extra, d)) for d in DIMS}
+            for rf in rf_candidates(nest, arch, df, rem, work, below):
+                rem2 = dict(rem)
+                for f in rf.values():
+                    rem2 = {d: rem2[d] // f.get(d, 1) for d in DIMS}
+                inner = {d: nest.dims[d] // rem2[d] for d in DIMS}
                 for glb in glb_candidates(nest, arch, inner, rem2, maximal_only, work):
                     for od in orders:
                         n += 1
                         if n > cap:
                             return
-                        yield builder(rows, cols, rf, glb, rem2, od)
+                        yield builder(arch, rows, cols, rf, glb, rem2, od, extra)
     except OutOfWork:
         return
 
 
-def builder(rows, cols, rf, glb, rem2, od):
+def _extra(extra, d) -> int:
+    n = 1
+    for f in extra.values():
+        n *= f.get(d, 1)
+    return n
+
+
+def spatial_below(arch, extra) -> dict[str, int]:
+    """Per dim, the spatial factors of the fan-outs below the array level (``extra``: slot -> factors)."""
+    out = {d: 1 for d in DIMS}
+    for name, f in extra.items():
+        for d, v in f.items():
+            out[d] *= v
+    return out
+
+
+def builder(arch, rows, cols, rf, glb, rem2, od, extra=None):
+    """A function that builds the Mapping of one point of the space (slots named after ``arch``'s levels)."""
     def build() -> Mapping:
-        factors = {
-            "rows": {d: rows.get(d, 1) for d in DIMS},
-            "cols": {d: cols.get(d, 1) for d in DIMS},
-            "rf": {d: rf.get(d, 1) for d in DIMS},
-            "glb": {d: glb.get(d, 1) for d in DIMS},
-            "dram": {d: rem2[d] // glb.get(d, 1) for d in DIMS},
-        }
-        return Mapping(factors, od)
+        slots = slots_of(arch)
+        a = arch.levels[arch.array_level]
+        factors = {a.name + ".rows": rows, a.name + ".cols": cols}
+        for name, f in (extra or {}).items():
+            factors[name] = f
+        for i, f in rf.items():
+            factors[arch.levels[i].name] = f
+        rest = dict(rem2)
+        for i, f in glb.items():
+            factors[arch.levels[i].name] = f
+            rest = {d: rest[d] // f.get(d, 1) for d in DIMS}
+        factors[arch.dram.name] = rest
+        orders = {}
+        for s in slots:
+            if s.spatial:
+                continue
+            if s.level == arch.dram.index:
+                orders[s.name] = od["dram"]
+            elif s.level >= arch.array_level:
+                orders[s.name] = od["glb"]
+            else:
+                orders[s.name] = od["rf"]
+        return make_mapping(slots, {k: v for k, v in factors.items() if k in {s.name for s in slots}}, orders)
     return build
 
 
 def used_pes(spatial) -> int:
-    return prod(spatial[0].values()) * prod(spatial[1].values())
+    n = prod(spatial[0].values()) * prod(spatial[1].values())
+    for f in (spatial[2].values() if len(spatial) > 2 else ()):
+        n *= prod(f.values())
+    return n
 
 
 def feasible(nest, arch, spatial) -> bool:
-    """Whether some RF and GLB tiling fits under this unrolling (1-iteration tiles are the smallest)."""
-    rows, cols = spatial
-    inner = {d: rows.get(d, 1) * cols.get(d, 1) for d in DIMS}
-    return rf_fits(nest, arch, {d: 1 for d in DIMS}) and glb_fits(nest, arch, inner)
+    """Whether some tiling fits under this unrolling (1-iteration tiles are the smallest)."""
+    rows, cols = spatial[0], spatial[1]
+    below = spatial_below(arch, spatial[2] if len(spatial) > 2 else {})
+    inner = {d: rows.get(d, 1) * cols.get(d, 1) * below[d] for d in DIMS}
+    return rf_fits(nest, arch, below) and glb_fits(nest, arch, inner)
 
 

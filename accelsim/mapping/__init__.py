@@ -5,6 +5,6 @@ the search that ranks mappings with the cost model is :mod:`accelsim.mapper`.
 """
 
 from .dataflow import Dataflow, load_dataflow, stationary_order
-from .mapping import LEVELS, TEMPORAL, Mapping, make_mapping
+from .mapping import Mapping, Slot, make_mapping, slots_of
 
-__all__ = ["Dataflow", "load_dataflow", "stationary_order", "LEVELS", "TEMPORAL", "Mapping", "make_mapping"]
+__all__ = ["Dataflow", "load_dataflow", "stationary_order", "Mapping", "Slot", "make_mapping", "slots_of"]

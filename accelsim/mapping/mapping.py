@@ -1,20 +1,21 @@
-"""A mapping: how one layer's loop nest is tiled, ordered and unrolled.
+"""A mapping: how one layer's loop nest is tiled, ordered and unrolled on a storage hierarchy.
 
-The mapped nest has five loop levels, outermost first::
+The mapped nest has one *slot* of loops per storage level and per fan-out,
+outermost first (Timeloop's mapping, Parashar et al., ISPASS 2019, sec. III)::
 
-    DRAM   temporal loops (order ``dram_order``)   -- tiles of the GLB
-    GLB    temporal loops (order ``glb_order``)    -- tiles of each PE's RF
-    rows   spatial loops across PE-array rows      -- "spatial_for" in the printout
-    cols   spatial loops across PE-array columns
-    RF     temporal loops inside a PE (order ``rf_order``), one MAC per cycle
+    DRAM      temporal loops                 -- tiles of the outermost on-chip level
+    GLB       temporal loops                 -- tiles of the levels below
+    GLB.rows  spatial loops across the GLB's fan-out rows  ("spatial_for")
+    GLB.cols  spatial loops across its columns
+    RF        temporal loops inside a PE, one MAC per cycle per MAC unit
 
-For every dimension the factors multiply to the layer's bound exactly
-(perfect factorisation, as Timeloop's default), so every iteration point is
-visited exactly once.  An index in dimension d is the mixed-radix number
-``((((dram*glb_f + glb)*row_f + row)*col_f + col)*rf_f + rf)``; inner levels
-are the less significant digits, so the tile a level holds is a contiguous
-range in each dimension (Timeloop's "tiling", Parashar et al., ISPASS 2019,
-section III).
+A level's temporal slot is named as the arch file names the level; a fan-out's
+slots are ``<level>.rows`` and ``<level>.cols`` (present when that side is
+> 1).  For every dimension the factors multiply to the layer's bound exactly
+(perfect factorisation), so every iteration point is visited once.  An index
+in dimension d is the mixed-radix number over the slots, inner slots the less
+significant digits, so the tile a level holds (its own temporal loops and
+everything below) is a contiguous range in each dimension.
 """
 
 from __future__ import annotations
@@ -23,27 +24,60 @@ from dataclasses import dataclass, field
 
 from ..workload.loopnest import DIMS, LoopNest
 
-LEVELS: tuple[str, ...] = ("dram", "glb", "rows", "cols", "rf")
-TEMPORAL: tuple[str, ...] = ("dram", "glb", "rf")
+
+@dataclass(frozen=True)
+class Slot:
+    """One group of loops of the mapped nest.
+
+    Attributes:
+        name: ``<level>`` (temporal) or ``<level>.rows`` / ``<level>.cols`` (spatial).
+        kind: ``temporal``, ``rows`` or ``cols``.
+        level: index of the storage level (innermost 0) the loops belong to;
+            a spatial slot of level i unrolls across level i's fan-out.
+        level_name: the level's name.
+    """
+
+    name: str
+    kind: str
+    level: int
+    level_name: str
+
+    @property
+    def spatial(self) -> bool:
+        return self.kind != "temporal"
+
+
+def slots_of(arch) -> tuple[Slot, ...]:
+    """The slots of ``arch``'s hierarchy, outermost first (see module doc)."""
+    out = []
+    for lv in reversed(arch.levels):
+        out.append(Slot(lv.name, "temporal", lv.index, lv.name))
+        if lv.rows > 1:
+            out.append(Slot(f"{lv.name}.rows", "rows", lv.index, lv.name))
+        if lv.cols > 1:
+            out.append(Slot(f"{lv.name}.cols", "cols", lv.index, lv.name))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
 class Mapping:
-    """Factors per level and dimension, plus a loop order per temporal level.
+    """Factors per slot and dimension, plus a loop order per temporal slot.
 
     Attributes:
-        factors: ``{level: {dim: factor}}`` for every level in LEVELS and
-            every dim in DIMS (factor 1 = no loop).
-        orders: ``{level: tuple of dims}`` outermost first, for each temporal level.
+        slots: the hierarchy's slots, outermost first (:func:`slots_of`).
+        factors: ``{slot name: {dim: factor}}`` for every slot and every dim
+            in DIMS (factor 1 = no loop).
+        orders: ``{temporal slot name: tuple of dims}``, outermost first.
     """
 
+    slots: tuple[Slot, ...]
     factors: dict[str, dict[str, int]]
     orders: dict[str, tuple[str, ...]]
     key: tuple = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        k = tuple(tuple(self.factors[l][d] for d in DIMS) for l in LEVELS) + tuple(
-            self.nonunit_order(l) for l in TEMPORAL
+        k = tuple((s.name,) + tuple(self.factors[s.name][d] for d in DIMS) for s in self.slots) + tuple(
+            self.nonunit_order(s.name) for s in self.slots if not s.spatial
         )
         object.__setattr__(self, "key", k)
 
@@ -53,94 +87,153 @@ class Mapping:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Mapping) and self.key == other.key
 
-    def nonunit_order(self, level: str) -> tuple[str, ...]:
-        """Loop order at a temporal level, loops with factor 1 dropped."""
-        return tuple(d for d in self.orders[level] if self.factors[level][d] > 1)
+    # ---- structure
+    def slot(self, name: str) -> Slot:
+        for s in self.slots:
+            if s.name == name:
+                return s
+        raise KeyError(name)
 
-    def extent(self, dim: str, levels: tuple[str, ...]) -> int:
-        """Product of the factors of ``dim`` over ``levels``."""
+    def temporal_slot(self, level: int) -> Slot:
+        for s in self.slots:
+            if s.level == level and not s.spatial:
+                return s
+        raise KeyError(level)
+
+    def below(self, level: int) -> tuple[Slot, ...]:
+        """Slots whose loops a level-``level`` tile spans: its temporal slot and every slot inside it."""
+        i = self.slots.index(self.temporal_slot(level))
+        return self.slots[i:]
+
+    def above(self, level: int) -> tuple[Slot, ...]:
+        """Slots outside level ``level``'s temporal slot (outermost first)."""
+        i = self.slots.index(self.temporal_slot(level))
+        return self.slots[:i]
+
+    def spatial_between(self, inner: int, outer: int | None) -> tuple[Slot, ...]:
+        """Spatial slots of the levels ``inner + 1 .. outer`` (the fan-outs between two levels);
+        ``outer=None``: every level above ``inner``; ``inner=-1``: down to the MACs."""
+        return tuple(s for s in self.slots if s.spatial and s.level > inner and (outer is None or s.level <= outer))
+
+    # ---- sizes
+    def nonunit_order(self, name: str) -> tuple[str, ...]:
+        """Loop order of a temporal slot, loops with factor 1 dropped."""
+        return tuple(d for d in self.orders[name] if self.factors[name][d] > 1)
+
+    def extent(self, dim: str, slots) -> int:
+        """Product of the factors of ``dim`` over ``slots`` (Slot records or names)."""
         n = 1
-        for l in levels:
-            n *= self.factors[l][dim]
+        for s in slots:
+            n *= self.factors[s if isinstance(s, str) else s.name][dim]
+        return n
+
+    def tile_extent(self, level: int) -> dict[str, int]:
+        """Iterations per dim one instance of level ``level`` holds a tile for."""
+        below = self.below(level)
+        return {d: self.extent(d, below) for d in DIMS}
+
+    def used(self, slots) -> int:
+        """Instances the spatial ``slots`` use: product of all their factors."""
+        n = 1
+        for s in slots:
+            for d in DIMS:
+                n *= self.factors[s.name][d]
         return n
 
     @property
-    def active_pes(self) -> int:
-        """PEs that receive work: product of all spatial factors."""
-        n = 1
-        for l in ("rows", "cols"):
-            for d in DIMS:
-                n *= self.factors[l][d]
-        return n
+    def active_macs(self) -> int:
+        """MAC units that receive work: product of every spatial factor."""
+        return self.used([s for s in self.slots if s.spatial])
 
-    def spatial(self, axis: str) -> int:
-        """PEs used along one axis (``rows`` or ``cols``)."""
+    def spatial(self, slot: str) -> int:
+        """Children one spatial slot uses (1 if the slot does not exist)."""
+        if slot not in self.factors:
+            return 1
         n = 1
         for d in DIMS:
-            n *= self.factors[axis][d]
+            n *= self.factors[slot][d]
         return n
 
     @property
     def temporal_steps(self) -> int:
-        """Compute cycles if every PE does one MAC per cycle: product of temporal factors."""
+        """Compute cycles if every MAC unit does one MAC per cycle: product of temporal factors."""
         n = 1
-        for l in TEMPORAL:
-            for d in DIMS:
-                n *= self.factors[l][d]
+        for s in self.slots:
+            if not s.spatial:
+                for d in DIMS:
+                    n *= self.factors[s.name][d]
         return n
 
     def check(self, nest: LoopNest) -> None:
         """Raise ValueError unless the factors of each dim multiply to its bound."""
         for d in DIMS:
-            if self.extent(d, LEVELS) != nest.dims[d]:
-                got = " x ".join(str(self.factors[l][d]) for l in LEVELS)
-                raise ValueError(f"factors of {d} ({got}) multiply to {self.extent(d, LEVELS)}, not {nest.dims[d]}")
+            if self.extent(d, self.slots) != nest.dims[d]:
+                got = " x ".join(str(self.factors[s.name][d]) for s in self.slots)
+                raise ValueError(f"factors of {d} ({got}) multiply to {self.extent(d, self.slots)}, "
+                                 f"not {nest.dims[d]}")
 
+    # ---- views
     def loops(self) -> list[tuple[str, str, int]]:
-        """The nest as (level, dim, factor) outermost first, factor-1 loops dropped."""
+        """The nest as (slot name, dim, factor) outermost first, factor-1 loops dropped."""
         out = []
-        for l in LEVELS:
-            order = self.orders[l] if l in self.orders else DIMS
+        for s in self.slots:
+            order = self.orders[s.name] if not s.spatial else DIMS
             for d in order:
-                if self.factors[l][d] > 1:
-                    out.append((l, d, self.factors[l][d]))
+                if self.factors[s.name][d] > 1:
+                    out.append((s.name, d, self.factors[s.name][d]))
         return out
 
-    def to_text(self) -> str:
-        """Timeloop-style printable loop nest, one line per loop, level by level."""
-        names = {"dram": "DRAM", "glb": "GLB", "rows": "PE rows", "cols": "PE cols", "rf": "RF"}
+    def to_text(self, keeps: dict[str, tuple[str, ...]] | None = None) -> str:
+        """Timeloop-style printable loop nest, one line per loop, level by level.
+
+        ``keeps``: per level name, the tensors it keeps (printed in the level's
+        header line, so a reader sees where each tensor lives).
+        """
         lines, indent = [], 0
-        for l in LEVELS:
-            if l in ("dram", "glb", "rf"):
-                lines.append("  " * indent + f"{names[l]} " + "-" * 8)
-            order = self.orders[l] if l in self.orders else DIMS
+        for s in self.slots:
+            if not s.spatial:
+                head = f"{s.level_name} "
+                if keeps is not None:
+                    head += "[" + ", ".join(keeps.get(s.level_name, ())) + "] "
+                lines.append("  " * indent + head + "-" * 8)
+            order = self.orders[s.name] if not s.spatial else DIMS
             for d in order:
-                f = self.factors[l][d]
+                f = self.factors[s.name][d]
                 if f > 1:
-                    kw = "spatial_for" if l in ("rows", "cols") else "for"
-                    tag = f"  ({names[l]})" if l in ("rows", "cols") else ""
-                    lines.append("  " * indent + f"| {kw} {d.lower()}_{l} in [0:{f}){tag}")
+                    if s.spatial:
+                        lines.append("  " * indent + f"| spatial_for {d.lower()} in [0:{f})  ({s.level_name} {s.kind})")
+                    else:
+                        lines.append("  " * indent + f"| for {d.lower()} in [0:{f})")
                     indent += 1
         lines.append("  " * indent + "|   MAC")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        """JSON-able form: factors per level (only non-1) and loop orders."""
+        """JSON-able form: factors per slot (only non-1) and loop orders per temporal slot."""
         return {
-            "factors": {l: {d: f for d, f in self.factors[l].items() if f > 1} for l in LEVELS},
-            "orders": {l: list(self.nonunit_order(l)) for l in TEMPORAL},
+            "factors": {s.name: {d: f for d, f in self.factors[s.name].items() if f > 1} for s in self.slots},
+            "orders": {s.name: list(self.nonunit_order(s.name)) for s in self.slots if not s.spatial},
         }
 
 
-def make_mapping(factors: dict[str, dict[str, int]], orders: dict[str, tuple[str, ...]] | None = None) -> Mapping:
-    """Build a Mapping, filling absent levels/dims with 1 and absent orders with DIMS order.
+def make_mapping(slots: tuple[Slot, ...], factors: dict[str, dict[str, int]],
+                 orders: dict[str, tuple[str, ...]] | None = None) -> Mapping:
+    """Build a Mapping, filling absent slots/dims with 1 and absent orders with DIMS order.
 
     An order may list only some dims; the unlisted ones are placed outside
     them (they are typically factor-1 loops).
+
+    Raises:
+        KeyError: a factor or order for a slot the hierarchy does not have.
     """
-    full = {l: {d: int(factors.get(l, {}).get(d, 1)) for d in DIMS} for l in LEVELS}
+    names = {s.name for s in slots}
+    for k in list(factors) + list(orders or {}):
+        if k not in names:
+            raise KeyError(k)
+    full = {s.name: {d: int(factors.get(s.name, {}).get(d, 1)) for d in DIMS} for s in slots}
     ords = {}
-    for l in TEMPORAL:
-        given = tuple(orders.get(l, ())) if orders else ()
-        ords[l] = tuple(d for d in DIMS if d not in given) + given
-    return Mapping(full, ords)
+    for s in slots:
+        if not s.spatial:
+            given = tuple((orders or {}).get(s.name, ()))
+            ords[s.name] = tuple(d for d in DIMS if d not in given) + given
+    return Mapping(tuple(slots), full, ords)

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
+from ..cost.latency import top_double_buffered
 from ..workload.loopnest import TENSORS, LoopNest
 from .passes import CAUSES, RESOURCES, Acc, LayerPasses, ceil_int
 from .schedule import INPUTS
@@ -74,9 +75,8 @@ class SimResult:
         stall_cycles: per cause (see module doc); compute + stalls = cycles.
         busy_cycles: per resource, cycles it was transferring or computing.
         moved: words the simulation moved, in the cost model's terms (for the
-            one-truth check): ``{"rf_fills": {tensor: words}, "glb_reads":
-            {tensor: words}, "glb_updates": ofmap words, "dram_reads": {tensor:
-            words}, "dram_updates": ofmap words}``.
+            one-truth check): ``{level name: {tensor: {action: words}}}`` for
+            the fills, reads and updates the tile and pass levels time.
         events: simulation steps processed: each tile kind's pass walk once plus the tile
             walk's steps (default mode; steps, memo hits and extrapolations, not growing with
             the number of alike tiles or passes), or every simpy event (exact mode); tiles,
@@ -138,7 +138,7 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
         if kind not in words:
             k, seen, nxt, _ = kind
             tr = s.first_tile if k is None else s.tile_types[k]
-            load = {t: tr.noc[t] for t in INPUTS}
+            load = {t: tr.words(t) for t in INPUTS}
             load["ofmap"] = tr.psum_in if seen else 0.0
             words[kind] = (load, s.final_glb_psum if nxt is None else s.tile_types[nxt].psum_in)
         return words[kind]
@@ -150,7 +150,7 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
         return tuple(lat + ceil_int(b / bw) if b > 0 else 0 for b in nbytes)
 
     spans = acc.spans if trace else None
-    double = arch.glb_double_buffered
+    double = top_double_buffered(arch)
     if exact:
         pass_lists: dict = {}
 
@@ -179,13 +179,7 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
     acc.events += tt.events
     for c, v in tt.stalls.items():
         acc.stalls[c] += v
-    moved_dram = {"filter": 0.0, "ifmap": 0.0, "ofmap": 0.0, "updates": 0.0}
-    for kind, n in tt.counts.items():
-        load, drain = kind_words(kind)
-        for t, v in load.items():
-            moved_dram[t] += v * n
-        moved_dram["updates"] += drain * n
-    moved = _moved(L, acc, moved_dram)
+    moved = _moved(L, acc, tt.counts, kind_words)
     return SimResult(
         cycles=tt.end, compute_cycles=acc.compute, stall_cycles=acc.stalls, busy_cycles=acc.busy, moved=moved,
         events=acc.events, tiles=s.tiles, passes=s.tiles * s.passes_per_tile, exact=exact,
@@ -193,30 +187,37 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
     )
 
 
-def _moved(L: LayerPasses, acc: Acc, moved_dram: dict) -> dict:
-    """Words moved, from the step counts the simulation saw (exact integers when the counts are right)."""
-    s = L.s
-    rf_fills = {t: 0.0 for t in TENSORS}
-    glb_reads = {t: 0.0 for t in TENSORS}
-    glb_updates = 0.0
+def _moved(L: LayerPasses, acc: Acc, tile_counts: dict, kind_words) -> dict:
+    """Words moved, from the step counts the simulation saw: ``{level: {tensor: {action: words}}}``
+    in the cost model's terms (exact integers when the counts are right)."""
+    s, a = L.s, L.arch
+    out: dict = {}
+
+    def add(level: int, t: str, action: str, v: float) -> None:
+        d = out.setdefault(a.levels[level].name, {}).setdefault(t, {})
+        d[action] = d.get(action, 0.0) + v
+
+    top, dram = a.onchip[-1].index, a.dram.index
+    for kind, n in tile_counts.items():
+        load, drain = kind_words(kind)
+        for t, v in load.items():
+            if t in a.levels[top].keeps:
+                add(dram, t, "reads", v * n)
+                add(top, t, "fills", v * n)
+        if "ofmap" in a.levels[top].keeps:
+            add(dram, "ofmap", "updates", drain * n)
+    h = s.psum_hop
     for j, n in acc.type_counts.items():
         tr = s.first_pass if j is None else s.pass_types[j]
-        for t in INPUTS:
-            rf_fills[t] += tr.noc[t] * n
-            glb_reads[t] += tr.parent[t] * n
-        # psums that leave at this step's start = those entering (tiles never clip)
-        if j is not None:
-            glb_updates += tr.psum_in * n / s.rho
-    for j, n in acc.seen_counts.items():
-        tr = s.first_pass if j is None else s.pass_types[j]
-        glb_reads["ofmap"] += tr.psum_in * n / s.rho
-    rf_fills["ofmap"] = glb_reads["ofmap"]
-    glb_updates += s.final_psum / s.rho
-    r = lambda x: int(round(x))
-    return {
-        "rf_fills": {t: r(v) for t, v in rf_fills.items()},
-        "glb_reads": {t: r(v) for t, v in glb_reads.items()},
-        "glb_updates": r(glb_updates),
-        "dram_reads": {t: r(moved_dram[t]) for t in TENSORS},
-        "dram_updates": r(moved_dram["updates"]),
-    }
+        for mv in tr.moves:
+            add(mv.child, mv.tensor, "fills", mv.words * n)
+            add(mv.parent, mv.tensor, "reads", mv.parent_reads * n)
+        if h is not None and j is not None:  # psums that leave at this step's start = those entering
+            add(h.parent, "ofmap", "updates", tr.psum_in * n / s.rho)
+    if h is not None:
+        for j, n in acc.seen_counts.items():
+            tr = s.first_pass if j is None else s.pass_types[j]
+            add(h.parent, "ofmap", "reads", tr.psum_in * n / s.rho)
+            add(h.child, "ofmap", "fills", tr.psum_in * n / s.rho)
+        add(h.parent, "ofmap", "updates", s.final_psum / s.rho)
+    return {l: {t: {k: int(round(v)) for k, v in acts.items()} for t, acts in ts.items()} for l, ts in out.items()}

@@ -26,17 +26,19 @@ from dataclasses import dataclass, field
 import simpy
 
 from ..arch.spec import Architecture
-from ..cost.model import level_extents, tile_words
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
 from .passwalk import PassRecord, PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
+from .ports import Ports
 from .schedule import INPUTS, Schedule, build_schedule, odometer
 from .systolic import fold_cycles
 from .trace import MAX_SPANS
 
 
 CAUSES = ("fill", "dram", "glb", "noc", "pipeline", "drain")
-RESOURCES = ("dram", "glb_read", "glb_write", "noc_filter", "noc_ifmap", "noc_psum_in", "noc_psum_out", "pe_array")
+#: Resources every run reports; ports and links add ``<level>_read``, ``<level>_write``,
+#: ``noc_<level>_<tensor>`` (psums: ``_in`` and ``_out``) and ``dram_stream`` (pass-level DRAM traffic).
+RESOURCES = ("dram", "pe_array")
 
 
 def ceil_int(x: float) -> int:
@@ -62,8 +64,8 @@ class Acc:
         self.compute += other.compute * times
         for c in CAUSES:
             self.stalls[c] += other.stalls[c] * times
-        for r in RESOURCES:
-            self.busy[r] += other.busy[r] * times
+        for r, v in other.busy.items():
+            self.busy[r] = self.busy.get(r, 0) + v * times
         for k, v in other.type_counts.items():
             self.type_counts[k] = self.type_counts.get(k, 0) + v * times
         for k, v in other.seen_counts.items():
@@ -79,22 +81,23 @@ class LayerPasses:
         self.arch = arch
         self.exact = exact  # kept for callers; the mode is chosen by which method runs a tile
         self.s: Schedule = build_schedule(nest, arch, m)
-        ref = arch.word_bits["ifmap"]
-        self.w = {t: arch.word_bits[t] / ref for t in TENSORS}
         self.bytes = {t: arch.word_bits[t] / 8 for t in TENSORS}
-        self.systolic = arch.noc["ifmap"].type == "systolic"
+        a = arch.levels[arch.array_level]
+        self.systolic = a.fanout > 1 and a.noc["ifmap"].type == "systolic"
         self.stationary = stationary
         self.glb_loops = self.s.loops[self.s.n_dram:]
         self.glb_factors = [f for _, f in self.glb_loops]
         self.irr = [d not in RELEVANT["ofmap"] for d, _ in self.s.loops]
         self._records: dict = {}
-        self.bank_share = bank_shares(nest, arch, m)
+        self.ports = Ports(nest, arch, m)
         # a step of loop j resets the loops inside it: it moves the stationary tile if any of them indexes it
         rel = RELEVANT[stationary] if stationary else None
         loops = self.s.loops
         self.fold_start = [rel is None or any(loops[l][0] in rel for l in range(j, len(loops)))
                            for j in range(len(loops))]
-        self.pipelined = not self.systolic and (arch.rf_double_buffered or arch.rf_fifo)
+        inside = [lv for lv in arch.onchip if lv.index < arch.array_level]
+        self.pipelined = not self.systolic and any(
+            lv.fifo or any(p.double_buffered for p in lv.partitions) for lv in inside)
         self.tree = PassTree(self.glb_factors, self.s.n_dram, self.irr, self.record)
         self._memo: dict = {}  # the pass walk's blocks, shared by the tile kinds
 
@@ -125,7 +128,7 @@ class LayerPasses:
             if seen:
                 acc.seen_counts[j] = acc.seen_counts.get(j, 0) + n
             for r, v in busy:
-                acc.busy[r] += v * n
+                acc.busy[r] = acc.busy.get(r, 0) + v * n
             acc.compute += cp * n
             acc.busy["pe_array"] += cp * n
         return dur, acc
@@ -176,27 +179,60 @@ class LayerPasses:
         return rec
 
     def _pass_record(self, j, seen, tr, leave):
-        a, s = self.arch, self.s
-        refetch = tr.psum_in / s.rho if seen else 0.0
-        d_noc = {t: tr.parent[t] / a.noc[t].bw_words for t in INPUTS}
-        d_noc["ofmap"] = refetch / a.noc["ofmap"].bw_words
-        reads = {t: tr.parent[t] * self.w[t] for t in INPUTS}
-        reads["ofmap"] = refetch * self.w["ofmap"]
-        if self.bank_share:  # each tensor reads only its own banks: unbalanced demand is a bank conflict
-            d_glb = max(v / (a.glb_read_bw * self.bank_share[t]) for t, v in reads.items())
-        else:
-            d_glb = sum(reads.values()) / a.glb_read_bw
-        collected = leave / s.rho
-        c_noc = collected / a.noc["ofmap"].bw_words
-        c_glb = collected * self.w["ofmap"] / a.glb_write_bw
-        deliver = ceil_int(max(max(d_noc.values()), d_glb))
-        drain = ceil_int(max(c_noc, c_glb))
-        d_cause = "glb" if d_glb >= max(d_noc.values()) else "noc"
-        c_cause = "glb" if c_glb >= c_noc else "noc"
-        busy = (("glb_read", ceil_int(d_glb)), ("glb_write", ceil_int(c_glb)), ("noc_filter", ceil_int(d_noc["filter"])),
-                ("noc_ifmap", ceil_int(d_noc["ifmap"])), ("noc_psum_in", ceil_int(d_noc["ofmap"])),
-                ("noc_psum_out", ceil_int(c_noc)))
-        return PassRecord(j, seen, deliver, d_cause, s.pass_compute, drain, c_cause, busy)
+        """Deliver and collect times of a pass (cycles): the slowest port, link or DRAM stream it uses."""
+        a, s, P = self.arch, self.s, self.ports
+        deliver: dict = {}
+        collect: dict = {}
+        busy: dict = {}
+
+        def link_time(demand, level, t, words, tag=""):
+            if level is None or not words:
+                return
+            bw = a.levels[level].noc[t].bw_words
+            if bw is not None:
+                k = ("noc", level, t + tag)
+                demand[k] = demand.get(k, 0.0) + words / bw
+
+        def source(demand, level, t, side, words):
+            if level == a.dram.index:
+                demand[("dram",)] = demand.get(("dram",), 0.0) + words * self.bytes[t] / a.dram_bw_bytes_per_cycle
+            else:
+                P.charge(demand, level, t, side, words)
+
+        for mv in tr.moves:
+            source(deliver, mv.parent, mv.tensor, "read", mv.parent_reads)
+            link_time(deliver, mv.link, mv.tensor, mv.parent_reads, "_in" if mv.tensor == "ofmap" else "")
+        h = s.psum_hop
+        if h is not None:
+            refetch = tr.psum_in / s.rho if seen else 0.0
+            source(deliver, h.parent, "ofmap", "read", refetch)
+            link_time(deliver, h.link, "ofmap", refetch, "_in")
+            collected = leave / s.rho
+            source(collect, h.parent, "ofmap", "write", collected)
+            link_time(collect, h.link, "ofmap", collected, "_out")
+        for demand in (deliver, collect):
+            for k, v in demand.items():
+                name = self._resource(k)
+                busy[name] = busy.get(name, 0) + ceil_int(v)
+        dv = ceil_int(max(deliver.values(), default=0.0))
+        dr = ceil_int(max(collect.values(), default=0.0))
+        return PassRecord(j, seen, dv, self._cause(deliver), s.pass_compute, dr, self._cause(collect),
+                          tuple(sorted(busy.items())))
+
+    def _resource(self, key) -> str:
+        if key[0] == "dram":
+            return "dram_stream"
+        if key[0] == "noc":
+            return f"noc_{self.arch.levels[key[1]].name}_{key[2]}"
+        return self.ports.name(key)
+
+    @staticmethod
+    def _cause(demand: dict) -> str:
+        """Stall cause of a transfer: the kind of its slowest resource (``noc``, ``dram`` or a port: ``glb``)."""
+        if not demand:
+            return "noc"
+        k = max(demand, key=lambda k: (demand[k], k[0] != "noc", str(k)))
+        return {"noc": "noc", "dram": "dram"}.get(k[0], "glb")
 
     # ---- exact mode: one tile's pass pipeline as simpy processes
     def run_tile(self, env, runs, acc: Acc, trace: bool, absolute: bool = False):
@@ -208,7 +244,7 @@ class LayerPasses:
             if seen:
                 acc.seen_counts[j] = acc.seen_counts.get(j, 0) + n
             for r, v in rec.busy:
-                acc.busy[r] += v * n
+                acc.busy[r] = acc.busy.get(r, 0) + v * n
         if self.systolic:
             yield from self._run_systolic(env, runs, acc, trace, t0)
         elif self.pipelined:
@@ -323,25 +359,3 @@ class LayerPasses:
                 acc.stalls[dc if deliver >= drain else cc] += n * (dur - base)
             acc.events += 1
             f += n
-
-
-def bank_shares(nest: LoopNest, arch: Architecture, m: Mapping) -> dict | None:
-    """Fraction of the GLB banks each tensor owns, or None for one shared pool.
-
-    With ``glb.banks`` >= 3 every tensor gets whole banks in proportion to its
-    GLB tile (at least one each; largest remainders first, ties in tensor
-    order), and reads of a tensor use only its banks' share of the read
-    bandwidth.  Demand out of proportion to the allocation then stalls on
-    its banks: the bank-conflict part of the ``glb`` stall cause.
-    """
-    b = arch.glb_banks
-    if b < len(TENSORS):
-        return None
-    ext = level_extents(m)["glb"]
-    size = {t: tile_words(nest, t, ext) * arch.word_bits[t] for t in TENSORS}
-    total = sum(size.values())
-    raw = {t: (b - len(TENSORS)) * size[t] / total for t in TENSORS}
-    banks = {t: 1 + int(raw[t]) for t in TENSORS}
-    for t in sorted(TENSORS, key=lambda t: -(raw[t] - int(raw[t])))[: b - sum(banks.values())]:
-        banks[t] += 1
-    return {t: banks[t] / b for t in TENSORS}

@@ -1,52 +1,70 @@
 """The tile and pass schedule of a mapped layer, with the traffic of each step.
 
-Two granularities, following the mapping's levels (see mapping.py):
+Two granularities, following the hierarchy (see :mod:`accelsim.mapping.mapping`):
 
-* a **tile** is one iteration of the DRAM loops: the GLB holds one tile of
-  every tensor; moving to the next tile fills only the new words from DRAM
-  and drains the ofmap words that leave;
-* a **pass** is one iteration of the GLB loops within a tile: every active
-  PE holds one RF tile and runs the RF loops (one MAC per cycle); moving to
-  the next pass delivers the new operand words over the NoC and collects the
-  psums that leave (after spatial reduction).
+* a **tile** is one iteration of the DRAM loops: the outermost on-chip level
+  (``T``) holds one tile of each tensor it keeps; moving to the next tile
+  fills only the new words from DRAM and drains the ofmap words that leave;
+* a **pass** is one iteration of the temporal loops of the array-side levels
+  (the array level ``A``, whose fan-out is the PE array, and the levels
+  above it up to ``T``): every active PE holds its tiles and runs the loops
+  of the levels inside it (one MAC per cycle per MAC unit); moving to the
+  next pass delivers the new operand words and collects the psums that leave.
 
-A step's traffic depends on which loop incremented into it (its *type*).
-The exact total of every type comes from the nest analysis
-(:mod:`accelsim.cost.nest_analysis`, ``TileStats.per_loop``); the steps of
-one type share it evenly (exact for filters and psums, whose tiles never
-clip; an ifmap step at a padded edge may in truth move a few words fewer or
-more than its type's mean).  Whether a psum tile that enters was seen before
-(and is fetched back) is decided per step from the loop values, exactly.
+Every word a step moves is a hop of :mod:`accelsim.cost.traffic` (the same
+analysis the counts come from): the hops from DRAM into ``T`` at tile steps
+are the tile level's loads and drains; every other hop is charged to the
+pass it happens in, on its parent's read port (or the DRAM channel when the
+parent is DRAM, e.g. a tensor that bypasses ``T``), and on the NoC link it
+crosses.  Refills of a level inside the PE from loops inside the pass are
+spread evenly over the passes.  A step's traffic depends on which loop
+incremented into it (its *type*); the steps of one type share the type's
+total evenly (exact for filters and psums, whose tiles never clip; an ifmap
+step at a padded edge may in truth move a few words fewer or more).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..arch.spec import Architecture
-from ..cost.model import level_extents, loop_strides, outer_loops, tile_words
-from ..cost.nest_analysis import TileStats, analyse
+from ..cost.model import tile_words
+from ..cost.traffic import Hop, hops, loop_strides, outer_loops
 from ..mapping.mapping import Mapping
-from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
+from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
 
 INPUTS = ("filter", "ifmap")
 
 
+class Move(NamedTuple):
+    """Mean words of one hop in one step: ``words`` into the child's instances, ``parent_reads`` after multicast."""
+
+    tensor: str
+    child: int
+    parent: int
+    link: int | None
+    words: float
+    parent_reads: float
+
+
 @dataclass(frozen=True)
 class StepTraffic:
-    """Mean traffic of one step of a given type (words, totals over all PEs).
+    """Mean traffic of one step of a given type (words, totals over all instances).
 
     Attributes:
         steps: how many steps of this type the layer has.
-        noc: per input tensor, words delivered to PEs (per-PE fills).
-        parent: per input tensor, words read from the parent level (multicast counted once).
-        psum_in: ofmap words entering the child tiles (also the words leaving, tiles never clip).
+        moves: the input-tensor :class:`Move` records of the step.
+        psum_in: ofmap words entering the children's tiles (also the words
+            leaving at the next step: tiles never clip).
     """
 
     steps: int
-    noc: dict
-    parent: dict
+    moves: tuple
     psum_in: float
+
+    def words(self, tensor: str) -> float:
+        return sum(mv.words for mv in self.moves if mv.tensor == tensor)
 
 
 @dataclass
@@ -54,17 +72,19 @@ class Schedule:
     """Everything the event simulator needs about one mapped layer.
 
     Attributes:
-        loops: outer loops ``(dim, factor)``, DRAM loops first, then GLB loops.
+        loops: outer loops ``(dim, factor)``, DRAM loops first, then the array-side loops.
         n_dram: how many of ``loops`` are DRAM loops.
-        pass_types: per loop index, the RF-level :class:`StepTraffic` of a
-            pass entered by that loop incrementing; ``first_pass`` for pass 0.
-        tile_types: per DRAM-loop index, the GLB-level traffic of a tile;
+        pass_types: per loop index, the :class:`StepTraffic` of a pass entered
+            by that loop incrementing; ``first_pass`` for pass 0.
+        tile_types: per DRAM-loop index, the tile-level traffic (DRAM -> T);
             ``first_tile`` for tile 0.
-        rho: spatial-reduction fan-in (PEs sharing one psum).
-        final_psum: ofmap words in all PEs' RF tiles at the end (drained last).
-        final_glb_psum: ofmap words of the last GLB tile (drained to DRAM last).
-        pass_compute: cycles of one pass (product of RF factors).
-        stats_rf, stats_glb: the nest analysis per tensor (totals for checks).
+        psum_hop: the ofmap hop out of the PE (child inside the array, parent
+            at or above the array level), or None.
+        rho: its spatial-reduction fan-in (PEs sharing one psum).
+        final_psum: ofmap words in all PEs' tiles at the end (drained last).
+        final_glb_psum: ofmap words of the last T tile (drained to DRAM last).
+        pass_compute: cycles of one pass (product of the temporal factors inside the PE).
+        hops: the traffic analysis per tensor.
     """
 
     loops: list
@@ -73,13 +93,12 @@ class Schedule:
     first_pass: StepTraffic
     tile_types: list
     first_tile: StepTraffic
+    psum_hop: Hop | None
     rho: int
     final_psum: int
     final_glb_psum: int
     pass_compute: int
-    unicast: dict
-    stats_rf: dict
-    stats_glb: dict
+    hops: dict
 
     @property
     def passes_per_tile(self) -> int:
@@ -99,57 +118,94 @@ class Schedule:
         return self.loops[j][0] not in RELEVANT["ofmap"]
 
 
-def _traffic(stats: dict[str, TileStats], j: int | None, unicast: dict) -> StepTraffic:
+def _per_step(h: Hop, j: int | None, nloops: int):
+    """``(steps, words, parent reads)`` of hop ``h`` at a step of type j (None: the first), or None if it
+    moves nothing there (the step is inside the child's tile)."""
+    st = h.stats
     if j is None:
-        steps = 1
-        noc = {t: stats[t].first_pe for t in INPUTS}
-        parent = {t: (stats[t].first_pe if unicast[t] else stats[t].first_union) for t in INPUTS}
-        return StepTraffic(steps, noc, parent, float(stats["ofmap"].first_pe))
-    steps = stats["filter"].per_loop[j][0]
-    noc = {t: stats[t].per_loop[j][1] / steps for t in INPUTS}
-    parent = {t: stats[t].per_loop[j][1 if unicast[t] else 2] / steps for t in INPUTS}
-    return StepTraffic(steps, noc, parent, stats["ofmap"].per_loop[j][1] / steps)
+        return 1, st.first_pe, (st.first_union if h.multicast else st.first_pe)
+    if j >= len(h.loops):
+        return None
+    steps, pe, un = st.per_loop[j]
+    return steps, pe / steps, (un if h.multicast else pe) / steps
+
+
+def _traffic(hs: dict, j: int | None, steps_of_j: int, tile_level: bool, top: int, array: int,
+             nloops: int, passes: int, dram: int) -> StepTraffic:
+    """The traffic of one step type at the tile level (``tile_level``: hops DRAM -> T) or the pass level."""
+    moves = []
+    psum = 0.0
+    for t in TENSORS:
+        for h in hs[t]:
+            is_tile = h.child == top and h.parent == dram
+            if tile_level != is_tile or (tile_level and j is not None and j >= nloops):
+                continue
+            if t == "ofmap":
+                if tile_level or (h.child < array <= h.parent):
+                    got = _per_step(h, j, nloops)
+                    if got is not None:
+                        psum += got[1]
+                continue
+            got = _per_step(h, j, nloops)
+            w = pr = 0.0
+            if got is not None:
+                _, w, pr = got
+            if not tile_level and h.child < array and len(h.loops) > nloops:
+                inner = h.stats.per_loop[nloops:]
+                w += sum(x[1] for x in inner) / passes
+                pr += sum(x[2] if h.multicast else x[1] for x in inner) / passes
+            if w or pr:
+                moves.append(Move(t, h.child, h.parent, h.link, w, pr))
+    return StepTraffic(steps_of_j, tuple(moves), psum)
 
 
 def build_schedule(nest: LoopNest, arch: Architecture, m: Mapping) -> Schedule:
     """Tile/pass schedule of ``m`` on ``arch`` with per-step-type traffic (see module doc)."""
     strides = loop_strides(m)
-    dram_loops = outer_loops(m, ("dram",), strides)
-    glb_loops = outer_loops(m, ("glb",), strides)
-    loops = dram_loops + glb_loops
-    ext = level_extents(m)
-    spatial = {d: tuple((m.factors[a][d], strides[a][d]) for a in ("rows", "cols") if m.factors[a][d] > 1)
-               for d in DIMS}
-    stats_rf = {t: analyse(nest, t, loops, ext["rf"], spatial) for t in TENSORS}
-    stats_glb = {t: analyse(nest, t, dram_loops, ext["glb"], {}) for t in TENSORS}
-    unicast = {t: arch.noc[t].type == "unicast" for t in TENSORS}
-    rho = 1
-    for a in ("rows", "cols"):
-        for d in DIMS:
-            if d not in RELEVANT["ofmap"]:
-                rho *= m.factors[a][d]
+    dram, top, array = arch.dram.index, arch.onchip[-1].index, arch.array_level
+    dram_loops = outer_loops(m, [m.temporal_slot(dram)], strides)
+    side = [m.temporal_slot(i) for i in range(top, array - 1, -1)]
+    pass_loops = outer_loops(m, side, strides)
+    loops = dram_loops + pass_loops
+    nd, nl = len(dram_loops), len(dram_loops) + len(pass_loops)
+    hs = hops(nest, arch, m)
+    tiles = 1
+    for _, f, _ in dram_loops:
+        tiles *= f
+    passes = tiles
+    for _, f, _ in pass_loops:
+        passes *= f
+    steps = [1] * nl
+    before = 1
+    for j, (_, f, _) in enumerate(loops):
+        steps[j] = before * (f - 1)
+        before *= f
+    psum_hop = next((h for h in hs["ofmap"] if h.child < array <= h.parent), None)
+    rho = psum_hop.rho if psum_hop else 1
+    inside = [s for s in m.slots if not s.spatial and s.level < array]
+    pass_compute = 1
+    for s in inside:
+        for f in m.factors[s.name].values():
+            pass_compute *= f
+    final_psum = 0
+    if psum_hop is not None:
+        active = m.used(m.spatial_between(psum_hop.child, None))
+        final_psum = tile_words(nest, "ofmap", m.tile_extent(psum_hop.child)) * active
+    final_glb = tile_words(nest, "ofmap", m.tile_extent(top)) if "ofmap" in arch.levels[top].keeps else 0
     return Schedule(
         loops=[(d, f) for d, f, _ in loops],
-        n_dram=len(dram_loops),
-        pass_types=[_traffic(stats_rf, j, unicast) for j in range(len(loops))],
-        first_pass=_traffic(stats_rf, None, unicast),
-        tile_types=[_traffic(stats_glb, k, {t: False for t in TENSORS}) for k in range(len(dram_loops))],
-        first_tile=_traffic(stats_glb, None, {t: False for t in TENSORS}),
+        n_dram=nd,
+        pass_types=[_traffic(hs, j, steps[j], False, top, array, nl, passes, dram) for j in range(nl)],
+        first_pass=_traffic(hs, None, 1, False, top, array, nl, passes, dram),
+        tile_types=[_traffic(hs, k, steps[k], True, top, array, nd, passes, dram) for k in range(nd)],
+        first_tile=_traffic(hs, None, 1, True, top, array, nd, passes, dram),
+        psum_hop=psum_hop,
         rho=rho,
-        final_psum=tile_words(nest, "ofmap", ext["rf"]) * m.active_pes,
-        final_glb_psum=tile_words(nest, "ofmap", ext["glb"]),
-        pass_compute=_prod(m.factors["rf"].values()),
-        unicast=unicast,
-        stats_rf=stats_rf,
-        stats_glb=stats_glb,
+        final_psum=final_psum,
+        final_glb_psum=final_glb,
+        pass_compute=pass_compute,
+        hops=hs,
     )
-
-
-def _prod(xs) -> int:
-    n = 1
-    for x in xs:
-        n *= x
-    return n
 
 
 def odometer(factors: list[int]):

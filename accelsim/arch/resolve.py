@@ -1,0 +1,205 @@
+"""Resolve a validated arch spec: partitions, instances, energies and NoC links with their defaults.
+
+Default energies (pJ per word of the ifmap's width, scaled by the width) come
+from :mod:`accelsim.arch.energy_table`: a level inside the PE array (below the
+array level) takes the RF figure, the array level and the levels above it the
+GLB figure, DRAM the DRAM figure; every default used is listed in
+``Architecture.defaults_used`` and so in the report.
+"""
+
+from __future__ import annotations
+
+from ..errors import InputError, short
+from ..workload.loopnest import TENSORS
+from .. import limits as L
+from . import energy_table as et
+from .schema import ActionEnergySpec, ArchSpec, PerTensorEnergySpec
+from .spec import ActionEnergy, Architecture, NocLink, Partition, StorageLevel
+
+RESERVED = ("mac", "noc")
+
+
+def tensor_name(t: str) -> str:
+    """``psum`` is the arch files' other name for the ofmap."""
+    return "ofmap" if t == "psum" else t
+
+
+def _key_tensors(key: str, keeps: tuple[str, ...], src: str, where: str) -> tuple[str, ...]:
+    parts = tuple(tensor_name(p.strip()) for p in key.split("+"))
+    for p in parts:
+        if p not in TENSORS:
+            raise InputError(f"{short(p)} is not a tensor (filter, ifmap, ofmap or psum; join several with +)",
+                             source=src, field=where)
+        if p not in keeps:
+            raise InputError(f"{p} is not kept by this level (keeps: {', '.join(keeps)})", source=src, field=where)
+    if len(set(parts)) != len(parts):
+        raise InputError("a tensor is named twice", source=src, field=where)
+    return tuple(t for t in TENSORS if t in parts)
+
+
+def _per_partition(value, keys: dict, default, src: str, where: str) -> dict:
+    """A scalar for every partition, or a dict keyed like ``capacity_words`` (missing keys take ``default``)."""
+    if not isinstance(value, dict):
+        return {k: value for k in keys.values()}
+    out = {k: default for k in keys.values()}
+    for k, v in value.items():
+        ts = _key_tensors(k, tuple(t for ts in keys.values() for t in ts), src, f"{where}.{k}")
+        if ts not in out:
+            raise InputError(f"no partition holds exactly {'+'.join(ts)} (partitions: "
+                             f"{', '.join('+'.join(p) for p in keys.values())})", source=src, field=f"{where}.{k}")
+        out[ts] = v
+    return out
+
+
+def _energy(spec, keeps, default: float, scale: dict, used: list, where: str) -> dict:
+    """Per kept tensor, ActionEnergy (pJ per word; defaults scaled by each tensor's width)."""
+    out = {}
+    for t in keeps:
+        if isinstance(spec, PerTensorEnergySpec):
+            e = getattr(spec, t) or (getattr(spec, "psum") if t == "ofmap" else None) or ActionEnergySpec()
+            name = f"{where}.{t}"
+        else:
+            e, name = spec, where
+        vals = []
+        for action in ("read_pj", "fill_pj", "update_pj"):
+            v = getattr(e, action)
+            if v is None:
+                if f"{name}.{action}" not in used:
+                    used.append(f"{name}.{action}")
+                v = default * scale[t] * e.block
+            vals.append(v / e.block)
+        out[t] = ActionEnergy(*vals)
+    return out
+
+
+def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, form: str) -> Architecture:
+    """Build the :class:`Architecture` of a validated spec.
+
+    Raises:
+        InputError: duplicate or reserved level names, partitions that do not
+            cover the kept tensors, a tensor named twice, too many MAC units.
+    """
+    used: list[str] = []
+    wb = s.word_bits
+    bits = {t: wb for t in TENSORS} if isinstance(wb, int) else wb.model_dump()
+    scale = {t: bits[t] / 16.0 for t in TENSORS}  # defaults are per 16-bit word; see energy_table
+    names = [lv.name for lv in s.levels] + [s.dram.name]
+    for i, n in enumerate(names):
+        where = f"levels.{i}.name" if i < len(s.levels) else "dram.name"
+        if n.lower() in RESERVED:
+            raise InputError(f"{short(n)} is reserved for the energy report (MAC, NoC); choose another name",
+                             source=src, field=where)
+        if n in names[:i]:
+            raise InputError(f"level name {short(n)} is used twice", source=src, field=where)
+    # instances: product of the fan-outs above (outermost on-chip level has 1)
+    inst = [1] * len(s.levels)
+    for i in range(len(s.levels) - 2, -1, -1):
+        up = s.levels[i + 1].fanout
+        inst[i] = inst[i + 1] * up.rows * up.cols
+        if inst[i] > L.MAX_MACS_UNITS:
+            raise InputError(f"{inst[i]} instances of this level (fan-outs multiplied) exceed "
+                             f"{L.MAX_MACS_UNITS} (an input limit; see 'Input limits' in the README)",
+                             source=src, field=f"levels.{i}")
+    if inst[0] * s.levels[0].fanout.rows * s.levels[0].fanout.cols > L.MAX_MACS_UNITS:
+        raise InputError(f"more than {L.MAX_MACS_UNITS} MAC units (an input limit; see 'Input limits' in the README)",
+                         source=src, field="levels.0.fanout")
+    with_fanout = [i for i, lv in enumerate(s.levels) if lv.fanout.rows * lv.fanout.cols > 1]
+    array = with_fanout[-1] if with_fanout else 0
+    levels = []
+    for i, lv in enumerate(s.levels):
+        where = f"levels.{i}"
+        keeps_raw = [tensor_name(t) for t in (lv.keeps if lv.keeps is not None else TENSORS)]
+        if len(set(keeps_raw)) != len(keeps_raw):
+            raise InputError("a tensor is listed twice", source=src, field=f"{where}.keeps")
+        if not keeps_raw:
+            raise InputError("keeps no tensor; list at least one, or leave the level out", source=src,
+                             field=f"{where}.keeps")
+        keeps = tuple(t for t in TENSORS if t in keeps_raw)
+        if isinstance(lv.capacity_words, dict):
+            keys, covered = {}, []
+            for k in lv.capacity_words:
+                ts = _key_tensors(k, keeps, src, f"{where}.capacity_words.{k}")
+                keys[k] = ts
+                covered += ts
+            if len(set(covered)) != len(covered):
+                raise InputError("a tensor is in two partitions", source=src, field=f"{where}.capacity_words")
+            missing = [t for t in keeps if t not in covered]
+            if missing:
+                raise InputError(f"no partition holds {', '.join(missing)} (kept by this level)", source=src,
+                                 field=f"{where}.capacity_words")
+            words = {keys[k]: v for k, v in lv.capacity_words.items()}
+        else:
+            keys = {"+".join(keeps): keeps}
+            words = {keeps: lv.capacity_words}
+        banks = _per_partition(lv.banks, keys, 1, src, f"{where}.banks")
+        db = _per_partition(lv.double_buffered, keys, False, src, f"{where}.double_buffered")
+        shared_rd = lv.read_bw_words if not isinstance(lv.read_bw_words, dict) else None
+        shared_wr = lv.write_bw_words if not isinstance(lv.write_bw_words, dict) else None
+        rd = _per_partition(lv.read_bw_words, keys, None, src, f"{where}.read_bw_words") \
+            if isinstance(lv.read_bw_words, dict) else {k: None for k in keys.values()}
+        wr = _per_partition(lv.write_bw_words, keys, None, src, f"{where}.write_bw_words") \
+            if isinstance(lv.write_bw_words, dict) else {k: None for k in keys.values()}
+        parts = tuple(Partition(ts, words[ts], banks[ts], db[ts], rd[ts], wr[ts])
+                      for ts in sorted(keys.values(), key=lambda ts: TENSORS.index(ts[0])))
+        default_pj = et.RF_PJ if i < array else et.GLB_PJ
+        energy = _energy(lv.energy, keeps, default_pj, scale, used, f"{where}.energy")
+        noc = _noc(lv, bits, scale, used, src, where) if lv.fanout.rows * lv.fanout.cols > 1 else {}
+        if lv.noc is not None and lv.fanout.rows * lv.fanout.cols == 1:
+            raise InputError("a NoC is stated, but the level has no fan-out (set fanout: {rows, cols})",
+                             source=src, field=f"{where}.noc")
+        levels.append(StorageLevel(lv.name, i, keeps, parts, inst[i], lv.fanout.rows, lv.fanout.cols, lv.fifo,
+                                   energy, noc, False, shared_rd, shared_wr))
+    d = s.dram
+    if d.bw_bytes_per_cycle is not None:
+        dram_bw = d.bw_bytes_per_cycle
+    elif d.bw_gb_s is not None:
+        dram_bw = d.bw_gb_s * 1e9 / (s.clock_mhz * 1e6)
+        if dram_bw < 1e-3:
+            raise InputError(f"{d.bw_gb_s} GB/s at {s.clock_mhz} MHz is {dram_bw:.3g} bytes/cycle; "
+                             "at least 0.001 is needed", source=src, field="dram.bw_gb_s")
+    else:
+        dram_bw = et.DEFAULT_DRAM_BYTES_PER_CYCLE
+        used.append("dram.bw_bytes_per_cycle")
+    levels.append(StorageLevel(d.name, len(levels), TENSORS, (Partition(TENSORS, None),), 1, 1, 1, False,
+                               _energy(d.energy, TENSORS, et.DRAM_PJ, scale, used, "dram.energy"), {}, True))
+    mac_pj = s.mac.energy_pj
+    if mac_pj is None:
+        mac_pj = et.MAC_PJ * scale["ifmap"]
+        used.append("mac.energy_pj")
+    return Architecture(
+        name=s.name or src, source=s.source, path=src, clock_mhz=s.clock_mhz, default_dataflow=s.default_dataflow,
+        levels=tuple(levels), word_bits=bits, mac_pj=mac_pj, dram_bw_bytes_per_cycle=dram_bw,
+        dram_latency_cycles=d.latency_cycles, defaults_used=tuple(used), form=form,
+        resolved_path=resolved_path, bundled=bundled,
+    )
+
+
+def _noc(lv, bits, scale, used, src, where) -> dict:
+    """Per tensor, the NoC beneath a level with a fan-out (every tensor crosses it on its way to the MACs)."""
+    spec = lv.noc
+    out = {}
+    for t in TENSORS:
+        link = None
+        if spec is not None:
+            link = getattr(spec, t) or (spec.psum if t == "ofmap" else None)
+            if t == "ofmap" and spec.ofmap is not None and spec.psum is not None:
+                raise InputError("give ofmap or psum, not both", source=src, field=f"{where}.noc")
+        name = f"{where}.noc.{'ofmap' if t == 'ofmap' else t}"
+        typ = link.type if link else "multicast"
+        bw = link.bw_words if link and link.bw_words is not None else None
+        if bw is None:
+            used.append(f"{name}.bw_words (unbounded)")
+        e = link.energy_pj if link and link.energy_pj is not None else None
+        if e is None:
+            used.append(f"{name}.energy_pj")
+            e = et.NOC_PJ * scale[t]
+        add = 0.0
+        if t == "ofmap":
+            add = link.reduce_add_pj if link and link.reduce_add_pj is not None else None
+            if add is None:
+                used.append(f"{name}.reduce_add_pj")
+                add = et.REDUCE_ADD_PJ * bits["ofmap"] / 16
+        elif link and link.reduce_add_pj is not None:
+            raise InputError("only the ofmap (psum) network reduces", source=src, field=f"{name}.reduce_add_pj")
+        out[t] = NocLink(typ, bw, e, add)
+    return out

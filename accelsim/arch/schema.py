@@ -1,0 +1,128 @@
+"""The arch file schema (pydantic): a storage hierarchy of any depth, innermost level first.
+
+Sizes in words, word widths in bits, on-chip bandwidth in words per cycle per
+instance, DRAM bandwidth in bytes per cycle or GB/s with the clock, energy in
+pJ.  Tensor names are ``filter``, ``ifmap`` and ``ofmap`` (``psum`` is
+accepted for ``ofmap``: a psum is an ofmap value not yet complete).  A
+*partition key* is a tensor name or several joined by ``+``
+(``ifmap+ofmap``): the tensors that share that part of a level.  See
+:mod:`accelsim.arch.spec` for the whole file with an example.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .. import limits as L
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+Energy = Annotated[float, Field(ge=0, le=L.MAX_ENERGY_PJ)]
+Words = Annotated[int, Field(ge=1, le=L.MAX_WORDS)]
+BwWords = Annotated[float, Field(ge=1e-3, le=L.MAX_BW_WORDS)]
+Banks = Annotated[int, Field(ge=1, le=L.MAX_BANKS)]
+Bits = Annotated[int, Field(gt=0, le=L.MAX_WORD_BITS)]
+TensorName = Literal["filter", "ifmap", "ofmap", "psum"]
+
+
+class ActionEnergySpec(Strict):
+    """Energy per action of one tensor at one level (pJ per entry of ``block`` words)."""
+
+    read_pj: Energy | None = None
+    fill_pj: Energy | None = None
+    update_pj: Energy | None = None
+    block: int = Field(default=1, ge=1, le=L.MAX_BLOCK)
+
+
+class PerTensorEnergySpec(Strict):
+    filter: ActionEnergySpec | None = None
+    ifmap: ActionEnergySpec | None = None
+    ofmap: ActionEnergySpec | None = None
+    psum: ActionEnergySpec | None = None
+
+
+class NocLinkSpec(Strict):
+    """The network carrying one tensor between a level and its children."""
+
+    type: Literal["multicast", "unicast", "systolic"] = "multicast"
+    bw_words: BwWords | None = None
+    energy_pj: Energy | None = None
+    reduce_add_pj: Energy | None = None
+
+
+class NocSpec(Strict):
+    filter: NocLinkSpec | None = None
+    ifmap: NocLinkSpec | None = None
+    ofmap: NocLinkSpec | None = None
+    psum: NocLinkSpec | None = None
+
+
+class FanoutSpec(Strict):
+    rows: int = Field(default=1, ge=1, le=L.MAX_PE_SIDE)
+    cols: int = Field(default=1, ge=1, le=L.MAX_PE_SIDE)
+
+
+#: A value that is either one for the whole level or given per partition key.
+def _per(t):
+    return Union[t, dict[str, t]]
+
+
+class LevelSpec(Strict):
+    """One on-chip storage level (see :mod:`accelsim.arch.spec`)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+    keeps: list[TensorName] | None = None
+    capacity_words: _per(Words)
+    banks: _per(Banks) = 1
+    read_bw_words: _per(BwWords) | None = None
+    write_bw_words: _per(BwWords) | None = None
+    double_buffered: _per(bool) = False
+    fifo: bool = False
+    fanout: FanoutSpec = FanoutSpec()
+    energy: Union[ActionEnergySpec, PerTensorEnergySpec] = ActionEnergySpec()
+    noc: NocSpec | None = None
+    source: str | None = None
+
+
+class DRAMSpec(Strict):
+    name: str = Field(default="DRAM", min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+    bw_bytes_per_cycle: float | None = Field(default=None, ge=1e-3, le=L.MAX_DRAM_BYTES_PER_CYCLE)
+    bw_gb_s: float | None = Field(default=None, ge=1e-6, le=L.MAX_DRAM_GB_S)
+    latency_cycles: int = Field(default=0, ge=0, le=L.MAX_LATENCY_CYCLES)
+    energy: Union[ActionEnergySpec, PerTensorEnergySpec] = ActionEnergySpec()
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _one_bw(self):
+        if self.bw_bytes_per_cycle is not None and self.bw_gb_s is not None:
+            raise ValueError("give either bw_bytes_per_cycle or bw_gb_s, not both")
+        return self
+
+
+class WordBits(Strict):
+    filter: Bits
+    ifmap: Bits
+    ofmap: Bits
+
+
+class MacSpec(Strict):
+    energy_pj: Energy | None = None
+
+
+class ArchSpec(Strict):
+    """An arch file in the hierarchy form (``levels:``)."""
+
+    name: str | None = None
+    source: str | None = None
+    description: str | None = None
+    clock_mhz: float = Field(ge=1e-3, le=L.MAX_CLOCK_MHZ)
+    default_dataflow: str = Field(min_length=1)
+    word_bits: Union[Bits, WordBits] = 16
+    mac: MacSpec = MacSpec()
+    levels: list[LevelSpec] = Field(min_length=1, max_length=L.MAX_LEVELS)
+    dram: DRAMSpec = DRAMSpec()

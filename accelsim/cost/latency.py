@@ -1,0 +1,105 @@
+"""Analytical latency of a mapped layer: the mapper's ranking figure (the event simulator times the chosen one).
+
+array = max(compute, every on-chip port, every NoC link), each a whole-layer
+bound: compute = temporal steps (one MAC per MAC unit per cycle); a port =
+the words its level moves per active instance / its bandwidth (rounded up;
+words of wider tensors count in proportion to the partition's word width);
+a NoC link = parent-side transfers / its bandwidth, psums in each direction
+separately (Eyeriss's GIN and GON).  DRAM = bytes / bandwidth.  When every
+partition of the outermost on-chip level is double-buffered, DRAM overlaps
+the array except for the first tile's load and the last tile's drain:
+cycles = max(array, DRAM) + fill + drain; otherwise they serialise:
+cycles = array + DRAM.  ``bound_by`` names the largest bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..arch.spec import Architecture
+from ..mapping.mapping import Mapping
+from ..workload.loopnest import TENSORS, LoopNest
+from .model import AccessCounts, dram_bytes, partition_ref_bits, tile_words
+
+
+@dataclass
+class Latency:
+    """Analytical latency (module doc).  Cycles are integers.
+
+    Attributes:
+        cycles, compute_cycles: totals.
+        bounds: ``{name: cycles}``: ``compute``, ``dram``, ``<level>_read``,
+            ``<level>_write``, ``noc_<level>_<tensor>``.
+        bound_by: the largest bound.
+    """
+
+    cycles: int
+    compute_cycles: int
+    bounds: dict[str, int]
+    bound_by: str
+
+    @property
+    def stall_cycles(self) -> int:
+        return self.cycles - self.compute_cycles
+
+
+def _ceil(a: float) -> int:
+    i = int(a)
+    return i if i >= a else i + 1
+
+
+def top_double_buffered(arch: Architecture) -> bool:
+    """Whether the outermost on-chip level has every partition double-buffered (tile loads overlap compute)."""
+    return all(p.double_buffered for p in arch.onchip[-1].partitions)
+
+
+def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts) -> Latency:
+    """Analytical latency; see the module doc."""
+    compute = m.temporal_steps
+    bits = arch.word_bits
+    bounds = {"compute": compute, "dram": _ceil(dram_bytes(arch, counts) / arch.dram_bw_bytes_per_cycle)}
+    for lv in arch.onchip:
+        c = counts.levels[lv.name]
+        active = max(1, m.used(m.spatial_between(lv.index, None)))
+        for side, shared, per in (("read", lv.read_bw, "read_bw"), ("write", lv.write_bw, "write_bw")):
+            def words(ts):
+                return sum((c[t].read_words if side == "read" else c[t].write_words) * bits[t] for t in ts)
+            if shared is not None:
+                ref = bits["ifmap"]
+                bounds[f"{lv.name}_{side}"] = _ceil(words(lv.keeps) / ref / active / shared)
+            for p in lv.partitions:
+                bw = getattr(p, per)
+                if bw is not None:
+                    ref = partition_ref_bits(arch, p.tensors)
+                    bounds[f"{lv.name}_{'+'.join(p.tensors)}_{side}"] = _ceil(words(p.tensors) / ref / active / bw)
+    psum = {}
+    for t in TENSORS:
+        for h in counts.hops.get(t, ()):
+            if h.link is None:
+                continue
+            link = arch.levels[h.link].noc[t]
+            if link.bw_words is None:
+                continue
+            key = f"noc_{arch.levels[h.link].name}_{t}"
+            if t != "ofmap":
+                bounds[key] = bounds.get(key, 0) + _ceil(h.parent_reads / link.bw_words)
+            else:
+                e = h.stats.pe_fills
+                back = (e - h.stats.distinct) // h.rho
+                i, o = psum.get(key, (0, 0))
+                psum[key] = (i + back, o + e // h.rho)
+                bounds[key] = _ceil(max(psum[key]) / link.bw_words)
+    bound_by = max(bounds, key=lambda k: (bounds[k], k == "compute"))
+    array = max(v for k, v in bounds.items() if k != "dram")
+    bw = arch.dram_bw_bytes_per_cycle
+    top = arch.onchip[-1]
+    if top_double_buffered(arch):
+        first = sum(h.stats.first_pe * bits[t] / 8 for t in TENSORS if t != "ofmap"
+                    for h in counts.hops.get(t, ()) if h.child == top.index)
+        fill = _ceil(first / bw)
+        last = tile_words(nest, "ofmap", m.tile_extent(top.index)) if "ofmap" in top.keeps else 0
+        drain = _ceil(last * bits["ofmap"] / 8 / bw)
+        cycles = max(array, bounds["dram"]) + fill + drain
+    else:
+        cycles = array + bounds["dram"]
+    return Latency(cycles=cycles, compute_cycles=compute, bounds=bounds, bound_by=bound_by)

@@ -1,0 +1,143 @@
+"""Per-loop traffic of a mapped layer on a storage hierarchy: one analysis for the counts and the simulator.
+
+Every tensor moves along the chain of levels that keep it (innermost first,
+DRAM last); a level that does not keep it is bypassed.  A **hop** is one link
+of that chain: the words entering the tiles of a child level (its *fills*),
+from its parent keeper, with the parent's reads after multicast among the
+child's sibling instances.  The nest analysis
+(:func:`accelsim.cost.nest_analysis.analyse`) counts a hop exactly from:
+
+* the temporal loops above the child (outermost first): they step its tiles;
+* the child's tile extent: its own temporal loops and every slot below;
+* the sibling digits: the spatial loops of the fan-outs between parent and
+  child (the parent multicasts among them);
+* the outer digits: the spatial loops above the parent (its own instances).
+
+``TileStats.per_loop`` gives the traffic of each kind of step (which loop
+incremented), which is what the simulator's schedule charges per tile and
+per pass; its totals are what the cost model counts.  All counts in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..arch.spec import Architecture
+from ..mapping.mapping import Mapping, Slot
+from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
+from .nest_analysis import TileStats, analyse
+
+#: (loop dim, factor, stride in iterations of that dim), outermost first.
+Loop = tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One link of a tensor's chain of keepers.
+
+    Attributes:
+        tensor: ``filter``, ``ifmap`` or ``ofmap``.
+        child: level index of the child keeper.
+        parent: level index of the parent keeper (the next level out keeping the tensor).
+        stats: the nest analysis of the child's tiles (fills = ``pe_fills``;
+            parent reads under multicast = ``union_fills``).
+        loops: the temporal loops above the child, outermost first (``stats.per_loop`` order).
+        rho: spatial-reduction fan-in between parent and child (ofmap-irrelevant
+            spatial factors of the fan-outs crossed); 1 for filter and ifmap.
+        link: index of the level whose NoC carries the hop (the outermost fan-out
+            crossed), or None when no fan-out lies between the two levels.
+        multicast: whether one parent read serves every sibling needing the word
+            (False for a unicast link).
+    """
+
+    tensor: str
+    child: int
+    parent: int
+    stats: TileStats
+    loops: tuple
+    rho: int
+    link: int | None
+    multicast: bool
+
+    @property
+    def parent_reads(self) -> int:
+        """Words the parent reads for this hop (input tensors): after multicast, unless unicast."""
+        return self.stats.union_fills if self.multicast else self.stats.pe_fills
+
+
+def loop_strides(m: Mapping) -> dict[str, dict[str, int]]:
+    """``{slot name: {dim: stride}}``: iterations of the dim one step of that slot's loop advances.
+
+    Inner slots are the less significant digits (see mapping.py), so the
+    innermost slot's stride is 1 and each outer slot's is the product of the factors below.
+    """
+    out: dict[str, dict[str, int]] = {s.name: {} for s in m.slots}
+    for d in DIMS:
+        st = 1
+        for s in reversed(m.slots):
+            out[s.name][d] = st
+            st *= m.factors[s.name][d]
+    return out
+
+
+def outer_loops(m: Mapping, slots, strides) -> list[Loop]:
+    """The temporal loops of ``slots`` (outermost first, factor > 1 only) as ``(dim, factor, stride)``."""
+    loops = []
+    for s in slots:
+        if not s.spatial:
+            for d in m.nonunit_order(s.name):
+                loops.append((d, m.factors[s.name][d], strides[s.name][d]))
+    return loops
+
+
+def digits(m: Mapping, slots, strides) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Per dim, the spatial digits ``(factor, stride)`` of the spatial ``slots`` (factor > 1 only)."""
+    out: dict[str, tuple] = {}
+    for s in slots:
+        if s.spatial:
+            for d in DIMS:
+                f = m.factors[s.name][d]
+                if f > 1:
+                    out[d] = out.get(d, ()) + ((f, strides[s.name][d]),)
+    return out
+
+
+def irrelevant_product(m: Mapping, slots, tensor: str) -> int:
+    """Product of the spatial factors of ``slots`` over dims that do not index ``tensor``."""
+    n = 1
+    for s in slots:
+        if s.spatial:
+            for d in DIMS:
+                if d not in RELEVANT[tensor]:
+                    n *= m.factors[s.name][d]
+    return n
+
+
+def link_level(arch: Architecture, child: int, parent: int) -> int | None:
+    """The outermost level in ``child + 1 .. parent`` with a fan-out (None if none)."""
+    for i in range(parent, child, -1):
+        if arch.levels[i].fanout > 1:
+            return i
+    return None
+
+
+def hops(nest: LoopNest, arch: Architecture, m: Mapping, tensors=TENSORS) -> dict[str, list[Hop]]:
+    """Per tensor, its hops innermost first (the last one's parent is DRAM); see the module doc."""
+    strides = loop_strides(m)
+    out: dict[str, list[Hop]] = {}
+    for t in tensors:
+        chain = arch.keepers(t)
+        hs = []
+        for c, p in zip(chain, chain[1:]):
+            above_c = m.above(c)
+            loops = tuple(outer_loops(m, above_c, strides))
+            between = m.spatial_between(c, p)
+            outer_sp = m.spatial_between(p, None)
+            st = analyse(nest, t, list(loops), m.tile_extent(c), digits(m, between, strides),
+                         digits(m, outer_sp, strides))
+            link = link_level(arch, c, p)
+            mc = link is None or arch.levels[link].noc[t].type != "unicast"
+            rho = irrelevant_product(m, between, "ofmap") if t == "ofmap" else 1
+            hs.append(Hop(t, c, p, st, loops, rho, link, mc))
+        out[t] = hs
+    return out

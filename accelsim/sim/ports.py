@@ -1,0 +1,77 @@
+"""Port and link limits the pass level charges: each level's read and write ports, banks, NoC links, DRAM.
+
+A level's port is shared by its partitions (``read_bw_words`` given once),
+each partition's share being its banks over the level's banks, or one port
+per partition (given per partition key).  Within a partition of several
+tensors with at least as many banks as tensors, every tensor owns whole
+banks in proportion to its tile (at least one each; largest remainders
+first, ties in tensor order) and reads only those: demand out of proportion
+to the allocation stalls on its banks (the bank-conflict part of the ``glb``
+stall cause).  Writes (fills, psum collection) use the whole write port.  With fewer banks the partition's tensors pool them.  Port
+bandwidth is per instance; a transfer's words spread evenly over the active
+instances of the level.  Words of wider tensors take proportionally more of
+a port (in words of the partition's width).
+"""
+
+from __future__ import annotations
+
+from ..arch.spec import Architecture
+from ..cost.model import partition_ref_bits, tile_words
+from ..mapping.mapping import Mapping
+from ..workload.loopnest import LoopNest
+
+
+class Ports:
+    """Per (level, tensor, side): the port group and its bandwidth (words of the partition's width per cycle)."""
+
+    def __init__(self, nest: LoopNest, arch: Architecture, m: Mapping):
+        self.arch = arch
+        self.groups: dict = {}
+        self.active = {lv.index: max(1, m.used(m.spatial_between(lv.index, None))) for lv in arch.onchip}
+        for lv in arch.onchip:
+            ext = m.tile_extent(lv.index)
+            total_banks = sum(p.banks for p in lv.partitions)
+            for side in ("read", "write"):
+                shared = lv.read_bw if side == "read" else lv.write_bw
+                for p in lv.partitions:
+                    own = p.read_bw if side == "read" else p.write_bw
+                    bw = own if own is not None else (shared * p.banks / total_banks if shared is not None else None)
+                    if bw is None:
+                        continue
+                    ref = partition_ref_bits(arch, p.tensors)
+                    shares = _bank_shares(nest, arch, ext, p) if (
+                        side == "read" and len(p.tensors) > 1 and p.banks >= len(p.tensors)) else None
+                    for t in p.tensors:
+                        if shares:
+                            self.groups[(lv.index, t, side)] = ((lv.index, t, side), bw * shares[t], ref)
+                        else:
+                            self.groups[(lv.index, t, side)] = ((lv.index, "+".join(p.tensors), side), bw, ref)
+        self.n_groups: dict = {}
+        for (level, _, side), g in self.groups.items():
+            self.n_groups.setdefault((level, side), set()).add(g[0])
+
+    def charge(self, demand: dict, level: int, tensor: str, side: str, words: float) -> None:
+        """Add the cycles ``words`` of ``tensor`` take on ``level``'s ``side`` port to ``demand`` (by group)."""
+        g = self.groups.get((level, tensor, side))
+        if g is None or not words:
+            return
+        key, bw, ref = g
+        demand[key] = demand.get(key, 0.0) + words * self.arch.word_bits[tensor] / ref / self.active[level] / bw
+
+    def name(self, key) -> str:
+        """Resource name of a port group: ``<level>_<side>`` (one group) or ``<level>_<tensors>_<side>``."""
+        level, what, side = key
+        name = self.arch.levels[level].name
+        return f"{name}_{side}" if len(self.n_groups[(level, side)]) == 1 else f"{name}_{what}_{side}"
+
+
+def _bank_shares(nest, arch, ext, p) -> dict:
+    """Fraction of a partition's banks each of its tensors owns (see module doc)."""
+    b = p.banks
+    size = {t: tile_words(nest, t, ext) * arch.word_bits[t] for t in p.tensors}
+    total = sum(size.values()) or 1
+    raw = {t: (b - len(p.tensors)) * size[t] / total for t in p.tensors}
+    banks = {t: 1 + int(raw[t]) for t in p.tensors}
+    for t in sorted(p.tensors, key=lambda t: -(raw[t] - int(raw[t])))[: b - sum(banks.values())]:
+        banks[t] += 1
+    return {t: banks[t] / b for t in p.tensors}
