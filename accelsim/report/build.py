@@ -12,10 +12,15 @@ import platform
 
 from .. import __version__
 from ..cost.model import dram_bytes
-from ..energy.model import LEVEL_NAMES
+from ..energy.model import MAC, NOC
 from ..pipeline import NetworkResult
 
-SCHEMA = "accelsim.report/2"
+SCHEMA = "accelsim.report/3"
+
+
+def energy_entries(arch) -> list[str]:
+    """Entries of the energy breakdown: ``MAC``, each storage level by its name (innermost first), ``NoC``."""
+    return [MAC] + [lv.name for lv in arch.levels] + [NOC]
 
 
 def layer_record(lr, arch) -> dict:
@@ -28,8 +33,9 @@ def layer_record(lr, arch) -> dict:
     parts = {"compute": sim.compute_cycles, **stalls}
     bound_by = max(parts, key=lambda k: (parts[k], k == "compute"))
     macs = nest.macs
-    pes = arch.pes
+    units = arch.mac_units
     e = ev.energy
+    m = ev.mapping
     return {
         "name": layer.name,
         "type": layer.type,
@@ -40,7 +46,8 @@ def layer_record(lr, arch) -> dict:
         "out_shape": str(layer.out_shape),
         "macs": macs,
         "params": layer.params,
-        "mapping": {**ev.mapping.to_dict(), "loop_nest": ev.mapping.to_text()},
+        "mapping": {**m.to_dict(), "loop_nest": m.to_text(arch_keeps(arch)),
+                    "tensor_levels": arch.tensors_located()},
         "search": {**lr.result.summary(), "reused_from": lr.reused_from},
         "cycles": sim.cycles,
         "compute_cycles": sim.compute_cycles,
@@ -53,13 +60,14 @@ def layer_record(lr, arch) -> dict:
         "model_cycles": lat.cycles,
         "model_bound_by": lat.bound_by,
         "model_bound_cycles": lat.bounds,
-        "active_pes": ev.mapping.active_pes,
-        "spatial_utilization": ev.mapping.active_pes / pes,
-        "utilization": macs / (pes * sim.cycles),
+        "active_pes": m.used(m.spatial_between(arch.array_level - 1, arch.array_level)),
+        "active_macs": m.active_macs,
+        "spatial_utilization": m.active_macs / units,
+        "utilization": macs / (units * sim.cycles),
         "accesses_words": ev.counts.as_dict(),
         "dram_bytes": dram_bytes(arch, ev.counts),
         "energy_pj": e.total_pj,
-        "energy_by_level_pj": {l: e.level_pj(l) for l in LEVEL_NAMES},
+        "energy_by_level_pj": {l: e.level_pj(l) for l in energy_entries(arch)},
         "energy_by_level_tensor_pj": e.by_level_tensor,
         "pj_per_mac": e.total_pj / macs,
     }
@@ -72,7 +80,7 @@ def build_report(res: NetworkResult) -> dict:
     macs = sum(l["macs"] for l in layers)
     cycles = sum(l["cycles"] for l in layers)
     energy = sum(l["energy_pj"] for l in layers)
-    by_level = {lv: sum(l["energy_by_level_pj"][lv] for l in layers) for lv in LEVEL_NAMES}
+    by_level = {lv: sum(l["energy_by_level_pj"][lv] for l in layers) for lv in energy_entries(arch)}
     causes = list(layers[0]["stall_cycles_by_cause"]) if layers else []
     stalls = {c: sum(l["stall_cycles_by_cause"][c] for l in layers) for c in causes}
     seconds = cycles / (arch.clock_mhz * 1e6)
@@ -102,7 +110,7 @@ def build_report(res: NetworkResult) -> dict:
             "compute_cycles": sum(l["compute_cycles"] for l in layers),
             "stall_cycles_by_cause": stalls,
             "latency_s": seconds,
-            "utilization": macs / (arch.pes * cycles) if cycles else 0.0,
+            "utilization": macs / (arch.mac_units * cycles) if cycles else 0.0,
             "energy_pj": energy,
             "energy_by_level_pj": by_level,
             "pj_per_mac": energy / macs if macs else 0.0,
@@ -117,19 +125,26 @@ def build_report(res: NetworkResult) -> dict:
 
 STALL_CAUSES = ("fill", "dram", "glb", "noc", "pipeline", "drain")
 
-CSV_FIELDS = (
-    ["layer", "type", "shape", "macs", "cycles", "compute_cycles", "stall_cycles"]
-    + [f"stall_{c}_cycles" for c in STALL_CAUSES]
-    + ["bound_by", "model_cycles", "active_pes", "utilization", "energy_pj", "pj_per_mac"]
-    + [f"energy_{l}_pj" for l in LEVEL_NAMES]
-    + ["dram_bytes", "mappings_evaluated", "search_exhaustive", "reused_from"]
-)
+def csv_fields(report: dict) -> list[str]:
+    """Columns of ``layers.csv``: fixed figures, then one energy column per entry of the breakdown."""
+    entries = list(report["totals"]["energy_by_level_pj"])
+    return (["layer", "type", "shape", "macs", "cycles", "compute_cycles", "stall_cycles"]
+            + [f"stall_{c}_cycles" for c in STALL_CAUSES]
+            + ["bound_by", "model_cycles", "active_pes", "utilization", "energy_pj", "pj_per_mac"]
+            + [f"energy_{l}_pj" for l in entries]
+            + ["dram_bytes", "mappings_evaluated", "search_exhaustive", "reused_from"])
+
+
+def arch_keeps(arch) -> dict:
+    """Per level name, the tensors it keeps (for the printed loop nest)."""
+    return {lv.name: lv.keeps for lv in arch.levels}
 
 
 def to_csv(report: dict) -> str:
-    """``layers.csv``: one row per mapped layer (columns :data:`CSV_FIELDS`)."""
+    """``layers.csv``: one row per mapped layer (columns :func:`csv_fields`)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    fields = csv_fields(report)
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
     for l in report["layers"]:
         row = {
@@ -142,7 +157,7 @@ def to_csv(report: dict) -> str:
         }
         for c in STALL_CAUSES:
             row[f"stall_{c}_cycles"] = l["stall_cycles_by_cause"][c]
-        for lv in LEVEL_NAMES:
+        for lv in report["totals"]["energy_by_level_pj"]:
             row[f"energy_{lv}_pj"] = f"{l['energy_by_level_pj'][lv]:.1f}"
         w.writerow(row)
     return buf.getvalue()

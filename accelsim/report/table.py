@@ -6,7 +6,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..energy.model import LEVEL_NAMES
 from ..errors import printable
 
 
@@ -27,6 +26,7 @@ def _kind(l: dict) -> str:
 def render_table(report: dict, console: Console) -> None:
     """Print the per-layer table and totals of ``report`` to ``console``."""
     inp = report["inputs"]
+    entries = list(report["totals"]["energy_by_level_pj"])
     t = Table(
         title=Text(printable(f"{inp['workload']['name']} on {inp['arch']['name']} "
               f"({inp['arch']['pe_array']['rows']}x{inp['arch']['pe_array']['cols']} PEs, "
@@ -37,15 +37,15 @@ def render_table(report: dict, console: Console) -> None:
                       ("stall %", "right"), ("bound by", "left"), ("util", "right"), ("energy µJ", "right"),
                       ("pJ/MAC", "right")):
         t.add_column(col, justify=just, no_wrap=True)
-    for lv in LEVEL_NAMES:
-        t.add_column(f"{lv.upper() if lv != 'noc' else 'NoC'} %", justify="right")
+    for lv in entries:
+        t.add_column(Text(printable(f"{lv} %")), justify="right")
     for l in report["layers"]:
         e = l["energy_pj"]
         t.add_row(
             Text(printable(l["name"])), _kind(l), _si(l["macs"]), _si(l["cycles"]),
             f"{100 * l['stall_cycles'] / l['cycles']:.0f}", l["bound_by"],
             f"{100 * l['utilization']:.1f}%", f"{e / 1e6:.2f}", f"{l['pj_per_mac']:.2f}",
-            *[f"{100 * l['energy_by_level_pj'][lv] / e:.0f}" for lv in LEVEL_NAMES],
+            *[f"{100 * l['energy_by_level_pj'][lv] / e:.0f}" for lv in entries],
         )
     tot = report["totals"]
     e = tot["energy_pj"]
@@ -54,7 +54,7 @@ def render_table(report: dict, console: Console) -> None:
         "total", f"{tot['layers']}", _si(tot["macs"]), _si(tot["cycles"]),
         f"{100 * (1 - tot['compute_cycles'] / tot['cycles']):.0f}" if tot["cycles"] else "", "",
         f"{100 * tot['utilization']:.1f}%", f"{e / 1e6:.2f}", f"{tot['pj_per_mac']:.2f}",
-        *[f"{100 * tot['energy_by_level_pj'][lv] / e:.0f}" if e else "0" for lv in LEVEL_NAMES],
+        *[f"{100 * tot['energy_by_level_pj'][lv] / e:.0f}" if e else "0" for lv in entries],
         style="bold",
     )
     console.print(t)
