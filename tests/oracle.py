@@ -11,17 +11,20 @@ from itertools import product
 
 import numpy as np
 
-from accelsim.mapping.mapping import LEVELS, Mapping
-from accelsim.workload.loopnest import DIMS, TENSORS, LoopNest
+from accelsim.mapping.mapping import Mapping
+from accelsim.workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
 
 
-def _loops(m: Mapping, levels):
+def _loops(m: Mapping, slots):
+    """(slot name, dim, factor) of the given slots (names), outermost first, factor-1 loops dropped."""
     out = []
-    for l in levels:
-        order = m.orders[l] if l in m.orders else DIMS
+    for s in m.slots:
+        if s.name not in slots:
+            continue
+        order = m.orders[s.name] if not s.spatial else DIMS
         for d in order:
-            if m.factors[l][d] > 1:
-                out.append((l, d, m.factors[l][d]))
+            if m.factors[s.name][d] > 1:
+                out.append((s.name, d, m.factors[s.name][d]))
     return out
 
 
@@ -29,8 +32,8 @@ def _index(m: Mapping, vals: dict) -> dict[str, int]:
     pt = {}
     for d in DIMS:
         x = 0
-        for l in LEVELS:
-            x = x * m.factors[l][d] + vals.get((l, d), 0)
+        for s in m.slots:
+            x = x * m.factors[s.name][d] + vals.get((s.name, d), 0)
         pt[d] = x
     return pt
 
@@ -46,7 +49,7 @@ def run_nest(nest: LoopNest, m: Mapping, w: np.ndarray, x: np.ndarray) -> tuple[
     out = np.zeros((d["N"], d["G"] * d["M"], d["P"], d["Q"]), dtype=np.int64)
     seen = set()
     dup = 0
-    for vals in _iter(_loops(m, LEVELS)):
+    for vals in _iter(_loops(m, {s.name for s in m.slots})):
         pt = _index(m, vals)
         key = tuple(pt[k] for k in DIMS)
         if key in seen:
@@ -77,125 +80,154 @@ def direct_conv(nest: LoopNest, w: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def walk_counts(nest: LoopNest, m: Mapping, unicast: tuple[str, ...] = ()) -> dict:
-    """Count accesses by walking the nest with a one-tile buffer per instance.
+def walk_counts(nest: LoopNest, arch, m: Mapping) -> dict:
+    """Count accesses by walking the nest literally, for any hierarchy (bypass, fan-outs at any level).
 
-    Tensors named in ``unicast`` get one GLB read per receiving PE (no multicast).
-    Returns the same structure as ``AccessCounts.as_dict()``.
+    Every level instance buffers one tile of each tensor it keeps (a Python
+    set of coordinates); every step of the temporal loops above it is visited
+    in order.  For each tensor, along the chain of levels keeping it: a
+    child's fills are the new words of its tile; its parent reads the union
+    of what its children (within one parent instance) newly need, or each
+    child's words when the link is unicast; the innermost keeper serves the
+    MACs (one read per MAC, shared by the MAC units of a fan-out below it
+    that need the same operand in the same cycle).  Psums: a revisited element
+    comes back to one child of a reduction group (a fill of the child, a
+    read of the parent), a leaving word is a drain of the child and, once per
+    reduction group, an update of the parent.  Returns the structure of
+    ``AccessCounts.as_dict()``.
     """
-    outer_rf = _loops(m, ("dram", "glb"))
-    outer_glb = _loops(m, ("dram",))
-    rf_loops = _loops(m, ("rf",))
-    sp_loops = _loops(m, ("rows", "cols"))
-    glb_inner = _loops(m, ("glb", "rows", "cols", "rf"))
-    pes = list(_iter(sp_loops))
-    res = {"macs": nest.macs, "rf": {}, "glb": {}, "dram": {}, "noc": {}}
+    names = [lv.name for lv in arch.levels]
+    res = {"macs": nest.macs, "levels": {n: {} for n in names}, "noc": {}}
+    z = lambda: dict(reads=0, fills=0, updates=0, rmw_reads=0, drains=0)
+    for lv in arch.levels:
+        for t in lv.keeps:
+            res["levels"][lv.name][t] = z()
+
+    def noc(level, t):
+        return res["noc"].setdefault(names[level], {}).setdefault(t, dict(words=0, transfers=0, reduction_adds=0))
 
     def tile(t, base, inner_loops):
-        s = set()
+        out = set()
         for v in _iter(inner_loops):
             vals = dict(base)
             vals.update(v)
             c = nest.project(t, _index(m, vals))
             if c is not None:
-                s.add(c)
-        return s
+                out.add(c)
+        return out
+
+    def link(c, p):
+        for i in range(p, c, -1):
+            if arch.levels[i].fanout > 1:
+                return i
+        return None
 
     for t in TENSORS:
-        z = lambda: dict(reads=0, fills=0, updates=0, rmw_reads=0, drains=0)
-        rf, glb, dram = z(), z(), z()
-        noc = dict(words=0, transfers=0, reduction_adds=0)
-        # ---- RF level: one buffer per PE
-        prev = [set() for _ in pes]
-        seen = [set() for _ in pes]
-        pending_fresh = [set() for _ in pes]
-        for step in _iter(outer_rf):
-            newsets = []
-            union_new = set()
-            refetch_union = set()
-            leave_union = set()
-            for i, pe in enumerate(pes):
-                base = dict(step)
-                base.update(pe)
-                cur = tile(t, base, rf_loops)
-                new = cur - prev[i]
-                newsets.append((i, cur, new))
-                union_new |= new
+        chain = arch.keepers(t)
+        # ---- the innermost keeper serves the MACs, step by step
+        c0 = chain[0]
+        above = [s.name for s in m.above(c0)] + [m.temporal_slot(c0).name]
+        below_sp = [s.name for s in m.below(c0) if s.spatial]
+        inner_t = [s.name for s in m.below(c0) if not s.spatial]
+        outer_sp = [s.name for s in m.above(c0) if s.spatial]
+        lv0 = res["levels"][names[c0]][t]
+        fresh = {}
+        for step in _iter(_loops(m, [x for x in above if x not in outer_sp] + inner_t)):
+            for inst in _iter(_loops(m, outer_sp)):
+                got, shared = [], []
+                for lane in _iter(_loops(m, below_sp)):
+                    vals = {**step, **inst, **lane}
+                    got.append(nest.project(t, _index(m, vals)))
+                    # one read serves the lanes that differ only in dims the tensor does not depend on
+                    shared.append(all(v == 0 for (_, d), v in lane.items() if d not in RELEVANT[t]))
                 if t == "ofmap":
-                    leave = prev[i] - cur
-                    rf["drains"] += len(leave)
-                    leave_union |= {(e,) for e in leave} if False else leave
-            if t == "ofmap":
-                glb["updates"] += len(leave_union)
-                given = set()
-                for i, cur, new in newsets:
-                    for e in new:
-                        if e in seen[i] and e not in given:
-                            given.add(e)  # one PE of the reduction group gets the psum back
-                            rf["fills"] += 1
+                    uniq = set(got)
+                    lv0["updates"] += len(uniq)
+                    if below_sp:
+                        n = noc(max(s.level for s in m.below(c0) if s.spatial), t)
+                        n["words"] += len(got)
+                        n["transfers"] += len(uniq)
+                        n["reduction_adds"] += len(got) - len(uniq)
+                else:
+                    real = [g for g in got if g is not None]
+                    served = sum(1 for g, first in zip(got, shared) if g is not None and first)
+                    lv0["reads"] += served
+                    if below_sp:
+                        n = noc(max(s.level for s in m.below(c0) if s.spatial), t)
+                        n["words"] += len(real)
+                        n["transfers"] += served
+        # ---- every hop of the chain
+        rmw_fresh = 0
+        for k, (c, p) in enumerate(zip(chain, chain[1:])):
+            above_c = m.above(c)
+            tloops = _loops(m, [s.name for s in above_c if not s.spatial])
+            sib = [s.name for s in above_c if s.spatial and s.level <= p]
+            outer = [s.name for s in above_c if s.spatial and s.level > p]
+            inner = _loops(m, [s.name for s in m.below(c)])
+            groups = [(o, [{**o, **x} for x in _iter(_loops(m, sib))]) for o in _iter(_loops(m, outer))]
+            insts = [i for _, g in groups for i in g]
+            key = lambda i: tuple(sorted(i.items()))
+            prev = {key(i): set() for i in insts}
+            seen = {key(i): set() for i in insts}
+            cl, pl = res["levels"][names[c]][t], res["levels"][names[p]][t]
+            lk = link(c, p)
+            uni = lk is not None and arch.levels[lk].noc[t].type == "unicast"
+            fresh_entries = 0
+
+            def visit(step, last=False):
+                nonlocal fresh_entries
+                for _, g in groups:
+                    union_new, given, leave_union = set(), set(), set()
+                    for i in g:
+                        cur = set() if last else tile(t, {**step, **i}, inner)
+                        new = cur - prev[key(i)]
+                        if t == "ofmap":
+                            leave = prev[key(i)] - cur
+                            cl["drains"] += len(leave)
+                            leave_union |= leave
+                            for e in new:
+                                if e in seen[key(i)] and e not in given:
+                                    given.add(e)
+                                    cl["fills"] += 1
+                                else:
+                                    fresh_entries += 1
+                            seen[key(i)] |= cur
                         else:
-                            pending_fresh[i].add(e)
-                    seen[i] |= cur
-                glb["reads"] += len(given)
-            else:
-                for i, cur, new in newsets:
-                    rf["fills"] += len(new)
-                    if t in unicast:
-                        glb["reads"] += len(new)
-                if t not in unicast:
-                    glb["reads"] += len(union_new)
-            for i, cur, new in newsets:
-                prev[i] = cur
-            # MACs of this step, PE by PE
-            for i, pe in enumerate(pes):
-                for v in _iter(rf_loops):
-                    vals = dict(step)
-                    vals.update(pe)
-                    vals.update(v)
-                    pt = _index(m, vals)
-                    c = nest.project(t, pt)
-                    if t == "filter":
-                        rf["reads"] += 1
-                    elif t == "ifmap":
-                        rf["reads"] += c is not None
-                    else:
-                        rf["updates"] += 1
-                        if c in pending_fresh[i]:
-                            pending_fresh[i].discard(c)
-                        else:
-                            rf["rmw_reads"] += 1
-        if t == "ofmap":
-            final_union = set()
-            for i in range(len(pes)):
-                rf["drains"] += len(prev[i])
-                final_union |= prev[i]
-            glb["updates"] += len(final_union)
-            noc["words"] = rf["drains"] + rf["fills"]
-            noc["transfers"] = glb["updates"] + rf["fills"]
-            noc["reduction_adds"] = rf["drains"] - glb["updates"]
-        else:
-            noc["words"] = rf["fills"]
-            noc["transfers"] = glb["reads"]
-        # ---- GLB level: one buffer
-        gprev, gseen = set(), set()
-        for step in _iter(outer_glb):
-            cur = tile(t, step, glb_inner)
-            new = cur - gprev
+                            cl["fills"] += len(new)
+                            union_new |= new
+                            if uni:
+                                pl["reads"] += len(new)
+                            if lk is not None:
+                                noc(lk, t)["words"] += len(new)
+                                if uni:
+                                    noc(lk, t)["transfers"] += len(new)
+                        prev[key(i)] = cur
+                    if t == "ofmap":
+                        pl["updates"] += len(leave_union)
+                        pl["reads"] += len(given)
+                        if lk is not None:
+                            n = noc(lk, t)
+                            n["transfers"] += len(leave_union) + len(given)
+                            n["words"] += len(given)
+                    elif not uni:
+                        pl["reads"] += len(union_new)
+                        if lk is not None:
+                            noc(lk, t)["transfers"] += len(union_new)
+
+            for step in _iter(tloops):
+                visit(step)
+            visit({}, last=True)
             if t == "ofmap":
-                leave = gprev - cur
-                glb["drains"] += len(leave)
-                for e in new:
-                    if e in gseen:
-                        glb["fills"] += 1
-                gseen |= cur
-            else:
-                glb["fills"] += len(new)
-            gprev = cur
+                if lk is not None:
+                    n = noc(lk, t)
+                    n["words"] += cl["drains"]
+                    n["reduction_adds"] += cl["drains"] - pl["updates"]
+                if k == 0:
+                    rmw_fresh = fresh_entries
         if t == "ofmap":
-            glb["drains"] += len(gprev)
-            dram["reads"] = glb["fills"]
-            dram["updates"] = glb["drains"]
-        else:
-            dram["reads"] = glb["fills"]
-        res["rf"][t], res["glb"][t], res["dram"][t], res["noc"][t] = rf, glb, dram, noc
+            if len(chain) > 1:
+                lv0["rmw_reads"] = lv0["updates"] - rmw_fresh
+            else:
+                lv0["rmw_reads"] = lv0["updates"] - len({nest.project(t, _index(m, v))
+                                                         for v in _iter(_loops(m, {s.name for s in m.slots}))})
     return res

@@ -3,7 +3,9 @@
 * Functional: the chosen mapping's loop nest, executed literally on random
   integers, equals a direct numpy convolution (every point exactly once).
 * Counts: a brute-force walk with a one-tile buffer per instance gives
-  exactly the cost model's counts, for chosen and for random mappings.
+  exactly the cost model's counts, for chosen and for random mappings, on
+  the bundled three-level form and on random hierarchies of 2 to 5 levels
+  with bypassed tensors, partitions and fan-outs at any level.
 """
 
 import random
@@ -12,7 +14,8 @@ import numpy as np
 import pytest
 
 from accelsim.cost import access_counts
-from accelsim.mapping import LEVELS, load_dataflow, make_mapping
+from accelsim.arch import build_arch
+from accelsim.mapping import load_dataflow, make_mapping, slots_of
 from accelsim.mapper.search import search
 from accelsim.workload import DIMS
 from helpers import SMALL_LAYERS, small_nest, tiny_arch
@@ -45,7 +48,7 @@ def test_chosen_mapping_computes_the_convolution(entry, df):
 def test_chosen_mapping_counts_equal_brute_force_walk(entry, df):
     nest = small_nest(entry)
     m = search(nest, tiny_arch(), load_dataflow(df)).best.mapping
-    assert access_counts(nest, m).as_dict() == walk_counts(nest, m)
+    assert access_counts(nest, tiny_arch(), m).as_dict() == walk_counts(nest, tiny_arch(), m)
 
 
 def test_direct_conv_oracle_against_hand_computed_case():
@@ -60,46 +63,86 @@ def _divisors(n):
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _random_mapping(rng, nest):
-    f = {l: {} for l in LEVELS}
+def _random_mapping(rng, nest, arch=None):
+    """Random factors over ``arch``'s slots (default: the tiny three-level arch), random orders."""
+    arch = arch or tiny_arch()
+    slots = slots_of(arch)
+    f = {s.name: {} for s in slots}
     for d in DIMS:
         n = nest.dims[d]
         parts = []
-        for _ in range(len(LEVELS) - 1):
+        for s in slots[:-1]:
             k = rng.choice(_divisors(n))
             parts.append(k)
             n //= k
         parts.append(n)
         rng.shuffle(parts)
-        for l, k in zip(LEVELS, parts):
-            f[l][d] = k
-    orders = {l: tuple(rng.sample(DIMS, len(DIMS))) for l in ("dram", "glb", "rf")}
-    return make_mapping(f, orders)
+        for s, k in zip(slots, parts):
+            f[s.name][d] = k
+    orders = {s.name: tuple(rng.sample(DIMS, len(DIMS))) for s in slots if not s.spatial}
+    return make_mapping(slots, f, orders)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_random_mappings_counts_equal_brute_force_walk(seed):
-    """Random shapes (stride, dilation, padding, groups) and random tilings/orders/unrollings."""
-    rng = random.Random(seed)
-    checked = 0
-    while checked < 25:
+def _random_nest(rng):
+    from accelsim.workload import LoopNest
+
+    while True:
         dims = dict(N=rng.choice([1, 2]), G=rng.choice([1, 2]), M=rng.choice([1, 2, 4]), C=rng.choice([1, 2, 3]),
                     P=rng.choice([1, 2, 3, 4, 6]), Q=rng.choice([1, 2, 4]), R=rng.choice([1, 2, 3]),
                     S=rng.choice([1, 3]))
         st, dil, pad = rng.choice([1, 2]), rng.choice([1, 1, 2]), rng.choice([0, 1, 2])
         h = (dims["P"] - 1) * st + (dims["R"] - 1) * dil + 1 - 2 * pad
         w = (dims["Q"] - 1) * st + (dims["S"] - 1) * dil + 1 - 2 * pad
-        if h < 1 or w < 1:
-            continue
-        from accelsim.workload import LoopNest
+        if h >= 1 and w >= 1:
+            return LoopNest(dims=dims, H=h, W=w, stride=(st, st), dilation=(dil, dil), padding=(pad, pad, pad, pad))
 
-        nest = LoopNest(dims=dims, H=h, W=w, stride=(st, st), dilation=(dil, dil), padding=(pad, pad, pad, pad))
-        m = _random_mapping(rng, nest)
-        assert access_counts(nest, m).as_dict() == walk_counts(nest, m), (nest, m.to_dict())
+
+def random_hierarchy(rng, unicast=()):
+    """A random arch of 2 to 5 on-chip levels: random keeps (bypass), partitions and fan-outs, roomy capacities."""
+    n = rng.randint(2, 5)
+    levels = []
+    for i in range(n):
+        keeps = [t for t in ("filter", "ifmap", "ofmap") if rng.random() < 0.6] or [rng.choice(["filter", "ifmap"])]
+        if rng.random() < 0.5:
+            cap = {t: 10_000 for t in keeps}
+        else:
+            cap = 30_000
+        lv = {"name": f"L{i}", "keeps": keeps, "capacity_words": cap}
+        if rng.random() < 0.5:
+            lv["fanout"] = {"rows": rng.choice([1, 2, 3]), "cols": rng.choice([1, 2])}
+            if lv["fanout"]["rows"] * lv["fanout"]["cols"] > 1:
+                lv["noc"] = {t: {"type": "unicast" if t in unicast else "multicast", "bw_words": 4}
+                             for t in ("filter", "ifmap", "ofmap")}
+        levels.append(lv)
+    return build_arch({"name": "rand", "clock_mhz": 100, "default_dataflow": "rs", "levels": levels,
+                       "dram": {"bw_bytes_per_cycle": 8}}, "rand.yaml")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_mappings_counts_equal_brute_force_walk(seed):
+    """Random shapes (stride, dilation, padding, groups) and random tilings/orders/unrollings."""
+    rng = random.Random(seed)
+    for _ in range(20):
+        nest = _random_nest(rng)
+        arch = tiny_arch()
+        m = _random_mapping(rng, nest, arch)
+        assert access_counts(nest, arch, m).as_dict() == walk_counts(nest, arch, m), (nest, m.to_dict())
         uni = rng.choice([(), ("filter",), ("ifmap",), ("filter", "ifmap")])
-        types = {t: "unicast" for t in uni}
-        assert access_counts(nest, m, types).as_dict() == walk_counts(nest, m, uni), (nest, m.to_dict(), uni)
-        checked += 1
+        noc = {t: {"type": "unicast" if t in uni else "multicast", "bw_words": 2} for t in ("filter", "ifmap", "psum")}
+        arch = tiny_arch(noc=noc)
+        assert access_counts(nest, arch, m).as_dict() == walk_counts(nest, arch, m), (nest, m.to_dict(), uni)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_hierarchies_counts_equal_brute_force_walk(seed):
+    """2 to 5 levels, bypassed tensors, partitions, fan-outs at any level (also below the innermost level)."""
+    rng = random.Random(100 + seed)
+    for _ in range(6):
+        arch = random_hierarchy(rng, rng.choice([(), ("filter",), ("ifmap",)]))
+        nest = _random_nest(rng)
+        m = _random_mapping(rng, nest, arch)
+        got, want = access_counts(nest, arch, m).as_dict(), walk_counts(nest, arch, m)
+        assert got == want, ([(lv.name, lv.keeps, lv.rows, lv.cols) for lv in arch.levels], nest, m.to_dict())
 
 
 def test_oracle_sees_sliding_window_reuse():
@@ -111,11 +154,12 @@ def test_oracle_sees_sliding_window_reuse():
     from accelsim.workload import LoopNest
 
     nest = LoopNest(dims=dict(N=1, G=1, M=1, C=1, P=4, Q=1, R=3, S=1), H=6, W=1)
-    m = make_mapping({"glb": {"P": 4}, "rf": {"R": 3}}, {"glb": ("P",)})
-    c = access_counts(nest, m)
-    assert c.levels["rf"]["ifmap"].fills == 6 == walk_counts(nest, m)["rf"]["ifmap"]["fills"]
-    assert c.levels["rf"]["filter"].fills == 3  # stationary: fetched once
-    assert c.levels["dram"]["ifmap"].reads == 6  # each ifmap word from DRAM once
+    a = tiny_arch()
+    m = make_mapping(slots_of(a), {"GLB": {"P": 4}, "RF": {"R": 3}}, {"GLB": ("P",)})
+    c = access_counts(nest, a, m)
+    assert c.levels["RF"]["ifmap"].fills == 6 == walk_counts(nest, a, m)["levels"]["RF"]["ifmap"]["fills"]
+    assert c.levels["RF"]["filter"].fills == 3  # stationary: fetched once
+    assert c.levels["DRAM"]["ifmap"].reads == 6  # each ifmap word from DRAM once
 
 
 def test_psum_refetch_hand_count():
@@ -129,10 +173,11 @@ def test_psum_refetch_hand_count():
     from accelsim.workload import LoopNest
 
     nest = LoopNest(dims=dict(N=1, G=1, M=1, C=2, P=2, Q=1, R=1, S=1), H=2, W=1)
-    m = make_mapping({"glb": {"C": 2, "P": 2}}, {"glb": ("C", "P")})
-    c = access_counts(nest, m)
-    rf, glb, dram = c.levels["rf"]["ofmap"], c.levels["glb"]["ofmap"], c.levels["dram"]["ofmap"]
+    a = tiny_arch()
+    m = make_mapping(slots_of(a), {"GLB": {"C": 2, "P": 2}}, {"GLB": ("C", "P")})
+    c = access_counts(nest, a, m)
+    rf, glb, dram = c.levels["RF"]["ofmap"], c.levels["GLB"]["ofmap"], c.levels["DRAM"]["ofmap"]
     assert (rf.updates, rf.fills, rf.rmw_reads, rf.drains) == (4, 2, 2, 4)
     assert (glb.updates, glb.reads, glb.rmw_reads, glb.fills, glb.drains) == (4, 2, 0, 0, 2)
     assert (dram.reads, dram.updates) == (0, 2)
-    assert c.as_dict() == walk_counts(nest, m)
+    assert c.as_dict() == walk_counts(nest, a, m)

@@ -114,7 +114,7 @@ def _probe(nest, arch, df, spatial, objective):
     rem = {d: nest.dims[d] // (rows.get(d, 1) * cols.get(d, 1) * below[d]) for d in DIMS}
     rf, size = None, 0
     try:
-        for r in rf_candidates(nest, arch, df, rem, Work(PROBE_WORK), below):
+        for r in rf_candidates(nest, arch, df, rem, Work(PROBE_WORK), extra):
             n = prod(prod(f.values()) for f in r.values())
             if rf is None or n > size:
                 rf, size = r, n

@@ -196,17 +196,17 @@ def rf_fits(nest, arch, ext) -> bool:
     return _ext_fits(nest, arch, pe_levels(arch), ext)
 
 
-def rf_candidates(nest, arch, df, rem: dict[str, int], work: Work, base: dict[str, int] | None = None):
+def rf_candidates(nest, arch, df, rem: dict[str, int], work: Work, extra: dict | None = None):
     """Yield tilings of the levels inside the PE array: ``{level index: {dim: factor}}``.
 
     Each level, innermost first, takes factors of the dataflow's ``rf_dims``
-    such that its tiles (its factors and everything below, ``base`` being the
-    spatial factors below the levels) fit it and every level inside it.
+    such that its tiles (its factors and everything below it, including the
+    fan-outs ``extra`` of levels at or below it) fit it.
     Tiles grow monotonically with each factor, so a dim's walk stops at its
     first factor that does not fit.  Raises OutOfWork when ``work`` runs out.
     """
     levels = pe_levels(arch)
-    ext0 = {d: (base or {}).get(d, 1) for d in DIMS}
+    sp = {i: spatial_below(arch, extra or {}, i) for i in levels}
 
     def level_rec(li, ext, rem_, chosen):
         if li == len(levels):
@@ -214,6 +214,7 @@ def rf_candidates(nest, arch, df, rem: dict[str, int], work: Work, base: dict[st
             return
         idx = levels[li]
         dims = [d for d in df.rf_dims if rem_[d] > 1]
+        base = {d: ext[d] * sp[idx][d] for d in DIMS}
 
         def rec(i, cur):
             if i == len(dims):
@@ -225,16 +226,16 @@ def rf_candidates(nest, arch, df, rem: dict[str, int], work: Work, base: dict[st
             for f in divisors(rem_[d]):
                 cur[d] = f
                 work.tick()
-                e = {x: ext[x] * cur.get(x, 1) for x in DIMS}
+                e = {x: base[x] * cur.get(x, 1) for x in DIMS}
                 if level_fits(nest, arch, idx, e) is not None:
                     break
                 yield from rec(i + 1, cur)
             cur.pop(d, None)
 
-        if level_fits(nest, arch, idx, ext) is None:
+        if level_fits(nest, arch, idx, base) is None:
             yield from rec(0, {})
 
-    yield from level_rec(0, ext0, dict(rem), {})
+    yield from level_rec(0, {d: 1 for d in DIMS}, dict(rem), {})
 
 
 def glb_fits(nest, arch, ext, level: int | None = None) -> bool:
@@ -375,9 +376,8 @@ def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work):
         for sp in spatial:
             rows, cols = sp[0], sp[1]
             extra = sp[2] if len(sp) > 2 else {}
-            below = spatial_below(arch, extra)
             rem = {d: nest.dims[d] // (rows.get(d, 1) * cols.get(d, 1) * _extra(extra, d)) for d in DIMS}
-            for rf in rf_candidates(nest, arch, df, rem, work, below):
+            for rf in rf_candidates(nest, arch, df, rem, work, extra):
                 rem2 = dict(rem)
                 for f in rf.values():
                     rem2 = {d: rem2[d] // f.get(d, 1) for d in DIMS}
@@ -399,10 +399,13 @@ def _extra(extra, d) -> int:
     return n
 
 
-def spatial_below(arch, extra) -> dict[str, int]:
-    """Per dim, the spatial factors of the fan-outs below the array level (``extra``: slot -> factors)."""
+def spatial_below(arch, extra, upto: int | None = None) -> dict[str, int]:
+    """Per dim, the spatial factors of the fan-outs other than the array level's (``extra``: slot -> factors),
+    only those of levels at or below ``upto`` when given."""
     out = {d: 1 for d in DIMS}
     for name, f in extra.items():
+        if upto is not None and arch.level_index(name.rsplit(".", 1)[0]) > upto:
+            continue
         for d, v in f.items():
             out[d] *= v
     return out
@@ -447,8 +450,10 @@ def used_pes(spatial) -> int:
 def feasible(nest, arch, spatial) -> bool:
     """Whether some tiling fits under this unrolling (1-iteration tiles are the smallest)."""
     rows, cols = spatial[0], spatial[1]
-    below = spatial_below(arch, spatial[2] if len(spatial) > 2 else {})
+    extra = spatial[2] if len(spatial) > 2 else {}
+    below = spatial_below(arch, extra)
     inner = {d: rows.get(d, 1) * cols.get(d, 1) * below[d] for d in DIMS}
-    return rf_fits(nest, arch, below) and glb_fits(nest, arch, inner)
+    return all(level_fits(nest, arch, i, spatial_below(arch, extra, i)) is None for i in pe_levels(arch)) \
+        and glb_fits(nest, arch, inner)
 
 
