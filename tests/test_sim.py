@@ -8,25 +8,23 @@ import pytest
 
 from accelsim.arch import build_arch
 from accelsim.cost import access_counts, dram_bytes
-from accelsim.mapping import load_dataflow, make_mapping, stationary_order
+from accelsim.mapping import load_dataflow, make_mapping, slots_of, stationary_order
 from accelsim.mapper.search import search
 from accelsim.sim import simulate
 from accelsim.workload import LoopNest
 from helpers import SMALL_LAYERS, TINY_ARCH, small_nest, tiny_arch
-from test_mapping_oracles import _random_mapping
+from test_mapping_oracles import _random_mapping, _random_nest, random_hierarchy
 
 DATAFLOWS = ["ws", "os", "is", "rs", "nlr"]
 
 
-def _moved_as_counts(c):
-    lv = c.levels
-    return {
-        "rf_fills": {t: lv["rf"][t].fills for t in lv["rf"]},
-        "glb_reads": {t: lv["glb"][t].reads for t in lv["glb"]},
-        "glb_updates": lv["glb"]["ofmap"].updates,
-        "dram_reads": {t: lv["dram"][t].reads for t in lv["dram"]},
-        "dram_updates": lv["dram"]["ofmap"].updates,
-    }
+def assert_moved_matches(sim, counts):
+    """Every (level, tensor, action) the simulation moved equals the cost model's count of it."""
+    assert sim.moved, "the simulation moved nothing"
+    for level, tensors in sim.moved.items():
+        for t, actions in tensors.items():
+            for action, words in actions.items():
+                assert words == getattr(counts.levels[level][t], action), (level, t, action)
 
 
 @pytest.mark.parametrize("df", DATAFLOWS)
@@ -44,13 +42,14 @@ def test_moved_equals_cost_model_and_exact_equals_shortcut(entry, variant, df):
     ev = search(nest, arch, flow, budget=80).best
     fast = simulate(nest, arch, ev.mapping, flow.stationary)
     exact = simulate(nest, arch, ev.mapping, flow.stationary, exact=True)
-    assert fast.moved == _moved_as_counts(ev.counts) == exact.moved
+    assert fast.moved == exact.moved
+    assert_moved_matches(fast, ev.counts)
     assert fast.cycles == exact.cycles
     assert fast.stall_cycles == exact.stall_cycles and fast.busy_cycles == exact.busy_cycles
     for s in (fast, exact):
         assert s.compute_cycles + sum(s.stall_cycles.values()) == s.cycles
         assert s.compute_cycles == ev.mapping.temporal_steps
-        assert s.cycles >= math.ceil(nest.macs / ev.mapping.active_pes)
+        assert s.cycles >= math.ceil(nest.macs / ev.mapping.active_macs)
         assert s.cycles >= dram_bytes(arch, ev.counts) / arch.dram_bw_bytes_per_cycle
 
 
@@ -68,13 +67,33 @@ def test_moved_equals_cost_model_for_random_mappings(seed):
         if h < 1 or w < 1:
             continue
         nest = LoopNest(dims=dims, H=h, W=w, stride=(st, st), padding=(pad,) * 4)
-        m = _random_mapping(rng, nest)
+        m = _random_mapping(rng, nest, arch)
         stat = rng.choice(["filter", "ifmap", "ofmap", None])
         fast = simulate(nest, arch, m, stat)
         exact = simulate(nest, arch, m, stat, exact=True)
-        assert fast.moved == _moved_as_counts(access_counts(nest, m)) == exact.moved
+        assert fast.moved == exact.moved
+        assert_moved_matches(fast, access_counts(nest, arch, m))
         assert fast.cycles == exact.cycles
         done += 1
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_moved_equals_cost_model_on_random_hierarchies(seed):
+    """Random 2-5 level archs (bypass, partitions, fan-outs at any level), random mappings and small nests."""
+    rng = random.Random(300 + seed)
+    for _ in range(4):
+        arch = random_hierarchy(rng, unicast=rng.choice([(), ("ifmap",), ("filter", "ofmap")]))
+        for _ in range(3):
+            nest = _random_nest(rng)
+            m = _random_mapping(rng, nest, arch)
+            stat = rng.choice(["filter", "ifmap", "ofmap", None])
+            fast = simulate(nest, arch, m, stat)
+            exact = simulate(nest, arch, m, stat, exact=True)
+            assert fast.moved == exact.moved
+            assert_moved_matches(fast, access_counts(nest, arch, m))
+            assert (fast.cycles, fast.stall_cycles, fast.busy_cycles) == \
+                (exact.cycles, exact.stall_cycles, exact.busy_cycles)
+            assert fast.compute_cycles + sum(fast.stall_cycles.values()) == fast.cycles
 
 
 # ---------------------------------------------------------------- closed-form cases
@@ -94,9 +113,9 @@ def _arch(dram_bw, glb_double=False, fifo=True, noc_bw=1 << 16):
 
 
 def _mapping(dram_p=1):
-    return make_mapping({"rows": {"C": 4}, "cols": {"M": 4}, "rf": {"R": 3, "S": 3},
-                         "glb": {"C": 2, "M": 2, "P": 8 // dram_p, "Q": 8}, "dram": {"P": dram_p}},
-                        {"glb": stationary_order("filter"), "dram": ("P",)})
+    return make_mapping(slots_of(_arch(16)), {"GLB.rows": {"C": 4}, "GLB.cols": {"M": 4}, "RF": {"R": 3, "S": 3},
+                                              "GLB": {"C": 2, "M": 2, "P": 8 // dram_p, "Q": 8}, "DRAM": {"P": dram_p}},
+                        {"GLB": stationary_order("filter"), "DRAM": ("P",)})
 
 
 def test_compute_bound_layer_is_compute_plus_fill_and_drain():
@@ -115,7 +134,7 @@ def test_compute_bound_layer_is_compute_plus_fill_and_drain():
 def test_dram_bound_layer_takes_traffic_over_bandwidth_within_one_tile():
     arch, m = _arch(0.25, glb_double=True), _mapping(dram_p=8)
     sim = simulate(NEST, arch, m, "filter")
-    traffic = dram_bytes(arch, access_counts(NEST, m)) / arch.dram_bw_bytes_per_cycle
+    traffic = dram_bytes(arch, access_counts(NEST, arch, m)) / arch.dram_bw_bytes_per_cycle
     tile_compute = m.temporal_steps // 8
     assert sim.stall_cycles["dram"] + sim.stall_cycles["fill"] > sim.compute_cycles  # DRAM-bound
     assert traffic <= sim.cycles <= traffic + tile_compute + 2
@@ -137,7 +156,7 @@ def test_double_buffering_hides_transfers_only_when_compute_dominates():
     assert double.cycles < single.cycles
     slow_single = simulate(NEST, _arch(0.25, glb_double=False), m, "filter")
     slow_double = simulate(NEST, _arch(0.25, glb_double=True), m, "filter")
-    traffic = dram_bytes(_arch(0.25), access_counts(NEST, m)) / 0.25
+    traffic = dram_bytes(_arch(0.25), access_counts(NEST, _arch(0.25), m)) / 0.25
     assert slow_double.stall_cycles["dram"] > 0  # transfers outlast compute: nothing to hide them behind
     assert slow_double.cycles >= traffic and slow_single.cycles >= traffic
     # overlap can only save the array's own time (compute and its pass pipeline), which the transfers now cover
@@ -218,8 +237,10 @@ def test_systolic_fold_starts_whenever_the_stationary_tile_moves(order, folds):
     from test_systolic import systolic_arch
 
     nest = LoopNest(dims=dict(N=1, G=1, M=8, C=4, P=2, Q=1, R=1, S=1), H=2, W=1)
-    m = make_mapping({"rows": {"C": 4}, "cols": {"M": 4}, "glb": {"M": 2, "P": 2}}, {"glb": order})
-    sim = simulate(nest, systolic_arch(4, 4), m, "filter")
+    arch = systolic_arch(4, 4)
+    m = make_mapping(slots_of(arch), {"GLB.rows": {"C": 4}, "GLB.cols": {"M": 4}, "GLB": {"M": 2, "P": 2}},
+                     {"GLB": order})
+    sim = simulate(nest, arch, m, "filter")
     t = 4 // folds
     assert sim.compute_cycles + sim.stall_cycles["pipeline"] == folds * fold_cycles(4, 4, t, "filter")
 

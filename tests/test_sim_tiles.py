@@ -10,7 +10,7 @@ import accelsim.sim.passes
 import accelsim.sim.tiles
 import accelsim.sim.tiles_exact
 from accelsim.arch import build_arch
-from accelsim.mapping import make_mapping
+from accelsim.mapping import make_mapping, slots_of
 from accelsim.sim import simulate
 from accelsim.sim.tiles import TileCost, tile_counts, tile_kinds, walk_tiles
 from accelsim.sim.tiles_exact import Channel, run_exact
@@ -109,7 +109,8 @@ def _arch(dram_bw, double, latency, fifo=True):
 
 def _fc(m_out):
     nest = LoopNest(dims=dict(N=1, G=1, M=m_out, C=8, P=1, Q=1, R=1, S=1), H=1, W=1)
-    m = make_mapping({"rows": {"C": 4}, "rf": {"C": 2}, "dram": {"M": m_out}}, {"dram": ("M",)})
+    m = make_mapping(slots_of(_arch(1, False, 0)), {"GLB.rows": {"C": 4}, "RF": {"C": 2}, "DRAM": {"M": m_out}},
+                     {"DRAM": ("M",)})
     return nest, m
 
 
@@ -117,8 +118,9 @@ CONV = LoopNest(dims=dict(N=1, G=1, M=8, C=8, P=16, Q=16, R=3, S=3), H=16, W=16,
 
 
 def _conv(order):
-    return make_mapping({"rows": {"C": 2}, "cols": {"M": 2}, "rf": {"R": 3, "S": 3}, "glb": {"Q": 2, "M": 2},
-                         "dram": {"P": 16, "Q": 8, "M": 2, "C": 4}}, {"dram": order, "glb": ("M", "Q")})
+    return make_mapping(slots_of(_arch(1, False, 0)),
+                        {"GLB.rows": {"C": 2}, "GLB.cols": {"M": 2}, "RF": {"R": 3, "S": 3}, "GLB": {"Q": 2, "M": 2},
+                         "DRAM": {"P": 16, "Q": 8, "M": 2, "C": 4}}, {"DRAM": order, "GLB": ("M", "Q")})
 
 
 def _same(a, b):

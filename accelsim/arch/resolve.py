@@ -139,7 +139,8 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
             if isinstance(lv.read_bw_words, dict) else {k: None for k in keys.values()}
         wr = _per_partition(lv.write_bw_words, keys, None, src, f"{where}.write_bw_words") \
             if isinstance(lv.write_bw_words, dict) else {k: None for k in keys.values()}
-        parts = tuple(Partition(ts, words[ts], banks[ts], db[ts], rd[ts], wr[ts])
+        parts = tuple(Partition(ts, words[ts], banks[ts], db[ts], rd[ts], wr[ts], tuple(bits[t] for t in ts),
+                                words[ts] * bits["ifmap" if "ifmap" in ts else ts[0]])
                       for ts in sorted(keys.values(), key=lambda ts: TENSORS.index(ts[0])))
         default_pj = et.RF_PJ if i < array else et.GLB_PJ
         energy = _energy(lv.energy, keeps, default_pj, scale, used, f"{where}.energy")

@@ -84,6 +84,8 @@ class Partition:
         double_buffered: ping-pong: the next tile loads while the current one
             is used, so tiles must fit in half the words.
         read_bw, write_bw: words per cycle per instance; ``None`` = not a limit.
+        tensor_bits: word bits of each of ``tensors``; cap_bits: capacity in bits
+            (``words`` x the partition's word width; see ``cost.model.partition_ref_bits``).
     """
 
     tensors: tuple[str, ...]
@@ -92,6 +94,8 @@ class Partition:
     double_buffered: bool = False
     read_bw: float | None = None
     write_bw: float | None = None
+    tensor_bits: tuple[int, ...] = ()
+    cap_bits: int | None = None
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,8 @@ def level_fits(nest: LoopNest, arch: Architecture, level: int, ext: dict[str, in
     A partition holds its tensors' tiles (x2 when double-buffered), wider
     tensors taking proportionally more of its words (:func:`partition_ref_bits`).
     """
+    if level_fits_ok(nest, arch, level, ext):
+        return None
     lv = arch.levels[level]
     for p in lv.partitions:
         if p.words is None:
@@ -136,6 +138,22 @@ def level_fits(nest: LoopNest, arch: Architecture, level: int, ext: dict[str, in
             buf = " (x2 buffers)" if k == 2 else ""
             return f"{lv.name} {what} tiles of {used // ref} words{buf} exceed {p.words}"
     return None
+
+
+def level_fits_ok(nest: LoopNest, arch: Architecture, level: int, ext: dict[str, int]) -> bool:
+    """:func:`level_fits` as a bool, without the message (the mapper's inner loop)."""
+    for p in arch.levels[level].partitions:
+        cap = p.cap_bits
+        if cap is None:
+            continue
+        used = 0
+        for t, b in zip(p.tensors, p.tensor_bits):
+            used += tile_words(nest, t, ext) * b
+        if p.double_buffered:
+            used *= 2
+        if used > cap:
+            return False
+    return True
 
 
 def fits(nest: LoopNest, arch: Architecture, m: Mapping) -> str | None:

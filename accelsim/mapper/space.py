@@ -31,7 +31,7 @@ from itertools import islice
 
 from ..arch.spec import Architecture
 from ..cost.latency import top_double_buffered
-from ..cost.model import level_fits
+from ..cost.model import level_fits_ok
 from ..workload.loopnest import DIMS, TENSORS, LoopNest
 from ..mapping.dataflow import Dataflow, stationary_order
 from ..mapping.mapping import Mapping, make_mapping, slots_of
@@ -178,7 +178,7 @@ def prod(xs) -> int:
 
 def _ext_fits(nest, arch, levels, ext) -> bool:
     """Whether tiles spanning ``ext`` fit each of ``levels`` (indices)."""
-    return all(level_fits(nest, arch, i, ext) is None for i in levels)
+    return all(level_fits_ok(nest, arch, i, ext) for i in levels)
 
 
 def pe_levels(arch) -> list[int]:
@@ -227,12 +227,12 @@ def rf_candidates(nest, arch, df, rem: dict[str, int], work: Work, extra: dict |
                 cur[d] = f
                 work.tick()
                 e = {x: base[x] * cur.get(x, 1) for x in DIMS}
-                if level_fits(nest, arch, idx, e) is not None:
+                if not level_fits_ok(nest, arch, idx, e):
                     break
                 yield from rec(i + 1, cur)
             cur.pop(d, None)
 
-        if level_fits(nest, arch, idx, base) is None:
+        if level_fits_ok(nest, arch, idx, base):
             yield from rec(0, {})
 
     yield from level_rec(0, {d: 1 for d in DIMS}, dict(rem), {})
@@ -257,7 +257,7 @@ def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_o
     ext = dict(inner)
 
     def ok(e):
-        return level_fits(nest, arch, lvl, e) is None
+        return level_fits_ok(nest, arch, lvl, e)
 
     def rec(i, cur):
         if i == len(dims):
@@ -300,7 +300,7 @@ def greedy_maximal(nest, arch, inner: dict[str, int], rem: dict[str, int], level
     largest factor that fits.  ``None`` if nothing fits."""
     lvl = arch.array_level if level is None else level
     ext = dict(inner)
-    if level_fits(nest, arch, lvl, ext) is not None:
+    if not level_fits_ok(nest, arch, lvl, ext):
         return None
     cur = {}
     for d in DIMS:
@@ -309,7 +309,7 @@ def greedy_maximal(nest, arch, inner: dict[str, int], rem: dict[str, int], level
         best = 1
         for f in divisors(rem[d]):
             ext[d] = inner[d] * f
-            if level_fits(nest, arch, lvl, ext) is not None:
+            if not level_fits_ok(nest, arch, lvl, ext):
                 break
             best = f
         ext[d] = inner[d] * best
@@ -453,7 +453,7 @@ def feasible(nest, arch, spatial) -> bool:
     extra = spatial[2] if len(spatial) > 2 else {}
     below = spatial_below(arch, extra)
     inner = {d: rows.get(d, 1) * cols.get(d, 1) * below[d] for d in DIMS}
-    return all(level_fits(nest, arch, i, spatial_below(arch, extra, i)) is None for i in pe_levels(arch)) \
+    return all(level_fits_ok(nest, arch, i, spatial_below(arch, extra, i)) for i in pe_levels(arch)) \
         and glb_fits(nest, arch, inner)
 
 
