@@ -247,7 +247,7 @@ def test_systolic_fold_starts_whenever_the_stationary_tile_moves(order, folds):
 
 def test_glb_banks_turn_unbalanced_reads_into_bank_conflicts():
     """One pooled port vs banks split by tile size: reads of one tensor get only its banks' bandwidth."""
-    from accelsim.sim.passes import bank_shares as _bank_shares
+    from accelsim.sim.ports import Ports
 
     m = _mapping()
 
@@ -260,11 +260,18 @@ def test_glb_banks_turn_unbalanced_reads_into_bank_conflicts():
             "dram": {"bw_bytes_per_cycle": 1 << 10},
         }, "banks.yaml")
 
-    shares = _bank_shares(NEST, arch(9), m)
-    assert abs(sum(shares.values()) - 1) < 1e-12 and min(shares.values()) >= 1 / 9
-    assert _bank_shares(NEST, arch(2), m) is None
+    def read_groups(banks):  # GLB read port group and bandwidth per tensor
+        return {t: g[:2] for (lv, t, side), g in Ports(NEST, arch(banks), m).groups.items() if lv == 1 and side == "read"}
+
+    split = read_groups(9)
+    assert len({k for k, _ in split.values()}) == 3  # every tensor reads only its own banks
+    bws = [bw for _, bw in split.values()]
+    assert abs(sum(bws) - 3) < 1e-12 and min(bws) >= 3 / 9
+    assert len({k for k, _ in read_groups(2).values()}) == 1  # fewer banks than tensors: pooled
     pooled = simulate(NEST, arch(1), m, "filter")
     banked = simulate(NEST, arch(9), m, "filter")
-    assert banked.busy_cycles["glb_read"] > pooled.busy_cycles["glb_read"]
+    banked_reads = [v for r, v in banked.busy_cycles.items() if r.startswith("GLB_") and r.endswith("_read")]
+    assert "GLB_read" not in banked.busy_cycles and len(banked_reads) == 3
+    assert max(banked_reads) > pooled.busy_cycles["GLB_read"]
     assert banked.cycles >= pooled.cycles
     assert banked.moved == pooled.moved  # banks change timing, never traffic

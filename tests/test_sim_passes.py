@@ -12,7 +12,7 @@ import accelsim.sim.tiles
 from accelsim.arch import build_arch
 from accelsim.cost import access_counts
 from accelsim.files import resolve
-from accelsim.mapping import make_mapping
+from accelsim.mapping import make_mapping, slots_of
 from accelsim.sim import fold_cycles, simulate
 from accelsim.sim.passwalk import PassRecord, PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
 from accelsim.sim.schedule import odometer
@@ -160,8 +160,9 @@ def _conv(glb_order, dram=None):
     glb = {"M": 4, "C": 4, "P": 16, "Q": 16}
     for d, f in (dram or {}).items():
         glb[d] //= f
-    return make_mapping({"rows": {"C": 2}, "cols": {"M": 2}, "rf": {"R": 3, "S": 3}, "glb": glb, "dram": dram or {}},
-                        {"glb": glb_order, "dram": tuple(dram or ())})
+    return make_mapping(slots_of(_arch("plain")),
+                        {"GLB.rows": {"C": 2}, "GLB.cols": {"M": 2}, "RF": {"R": 3, "S": 3}, "GLB": glb, "DRAM": dram or {}},
+                        {"GLB": glb_order, "DRAM": tuple(dram or ())})
 
 
 def _same(a, b):
@@ -203,8 +204,9 @@ def test_many_passes_default_equals_exact(mode, stationary, order, dram):
 def test_default_events_do_not_grow_with_alike_passes(mode):
     def layer(q):
         nest = LoopNest(dims=dict(N=1, G=1, M=8, C=8, P=4, Q=q, R=3, S=1), H=4, W=q, padding=(1, 1, 0, 0))
-        m = make_mapping({"rows": {"C": 2}, "cols": {"M": 2}, "rf": {"R": 3}, "glb": {"M": 4, "C": 4, "P": 4, "Q": q}},
-                         {"glb": ("M", "P", "C", "Q")})
+        m = make_mapping(slots_of(_arch("plain")),
+                         {"GLB.rows": {"C": 2}, "GLB.cols": {"M": 2}, "RF": {"R": 3}, "GLB": {"M": 4, "C": 4, "P": 4, "Q": q}},
+                         {"GLB": ("M", "P", "C", "Q")})
         return nest, m
 
     arch = _arch(mode)
@@ -234,11 +236,12 @@ def test_pass_trace_is_capped_and_keeps_the_cycles(monkeypatch):
 def test_billions_of_passes_in_one_tile_are_simulated_in_bounded_time():
     """Every dim 360 on an Eyeriss with a 2**40-word GLB, WS: one GLB tile of 3.5e9 passes."""
     a = yaml.safe_load(resolve("eyeriss.yaml", "arch").text)
-    a["glb"]["words"] = 2**40
+    glb = next(lv for lv in a["levels"] if lv["name"] == "GLB")
+    glb["capacity_words"] = {k: 2**40 for k in glb["capacity_words"]}
     arch = build_arch(a, "huge_glb.yaml")
     nest = LoopNest(dims=dict(N=360, G=1, M=360, C=360, P=360, Q=360, R=1, S=1), H=360, W=360)
-    m = make_mapping({"rows": {"C": 12}, "cols": {"M": 12}, "rf": {"Q": 12},
-                      "glb": {"N": 360, "M": 30, "C": 30, "P": 360, "Q": 30}}, {"glb": ("M", "C", "N", "P", "Q")})
+    m = make_mapping(slots_of(arch), {"GLB.rows": {"C": 12}, "GLB.cols": {"M": 12}, "spad": {"Q": 12},
+                                      "GLB": {"N": 360, "M": 30, "C": 30, "P": 360, "Q": 30}}, {"GLB": ("M", "C", "N", "P", "Q")})
     t0 = time.perf_counter()
     sim = simulate(nest, arch, m, "filter")
     assert time.perf_counter() - t0 < 2

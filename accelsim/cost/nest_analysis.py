@@ -119,17 +119,24 @@ def analyse(
     Returns:
         TileStats (all counts in words).
     """
-    coords = coordinates(nest, tensor)
+    coords, relevant = _coords(nest, tensor)
     osp = outer_spatial or {}
+    sg, og = spatial.get, osp.get
     key = (
         tuple(outer),
-        tuple((dims, kp, tuple(inner[d] for d in dims), tuple(tuple(spatial.get(d, ())) for d in dims),
-               tuple(tuple(osp.get(d, ())) for d in dims))
+        tuple((dims, kp, tuple([inner[d] for d in dims]), tuple([tuple(sg(d, ())) for d in dims]),
+               tuple([tuple(og(d, ())) for d in dims]))
               for dims, kp in coords),
-        tuple(f for d, digits in sorted(spatial.items()) if all(d not in c[0] for c in coords) for f, _ in digits),
-        tuple(f for d, digits in sorted(osp.items()) if all(d not in c[0] for c in coords) for f, _ in digits),
+        tuple(f for d, digits in sorted(spatial.items()) if d not in relevant for f, _ in digits),
+        tuple(f for d, digits in sorted(osp.items()) if d not in relevant for f, _ in digits),
     )
     return _analyse(*key)
+
+
+@lru_cache(maxsize=4096)
+def _coords(nest: LoopNest, tensor: str):
+    coords = tuple(coordinates(nest, tensor))
+    return coords, frozenset(d for c in coords for d in c[0])
 
 
 @lru_cache(maxsize=200_000)

@@ -124,20 +124,34 @@ def link_level(arch: Architecture, child: int, parent: int) -> int | None:
 def hops(nest: LoopNest, arch: Architecture, m: Mapping, tensors=TENSORS) -> dict[str, list[Hop]]:
     """Per tensor, its hops innermost first (the last one's parent is DRAM); see the module doc."""
     strides = loop_strides(m)
+    slots = m.slots
+    # per slot position i: the temporal loops of slots[:i] and the spatial digits of slots[a:b]
+    loops_before, flat = [], []
+    for s in slots:
+        loops_before.append(len(flat))
+        if not s.spatial:
+            f, st = m.factors[s.name], strides[s.name]
+            flat.extend((d, f[d], st[d]) for d in m.nonunit_order(s.name))
+    flat = tuple(flat)
+    cache: dict = {}
+
+    def digits_in(a: int, b: int):
+        key = (a, b)
+        if key not in cache:
+            cache[key] = digits(m, slots[a:b], strides)
+        return cache[key]
+
     out: dict[str, list[Hop]] = {}
     for t in tensors:
         chain = arch.keepers(t)
         hs = []
         for c, p in zip(chain, chain[1:]):
-            above_c = m.above(c)
-            loops = tuple(outer_loops(m, above_c, strides))
-            between = m.spatial_between(c, p)
-            outer_sp = m.spatial_between(p, None)
-            st = analyse(nest, t, list(loops), m.tile_extent(c), digits(m, between, strides),
-                         digits(m, outer_sp, strides))
+            ic, ip = m.temporal_index(c), m.temporal_index(p)
+            loops = flat[:loops_before[ic]]
+            st = analyse(nest, t, loops, m.tile_extent(c), digits_in(ip, ic), digits_in(0, ip))
             link = link_level(arch, c, p)
             mc = link is None or arch.levels[link].noc[t].type != "unicast"
-            rho = irrelevant_product(m, between, "ofmap") if t == "ofmap" else 1
+            rho = irrelevant_product(m, slots[ip:ic], "ofmap") if t == "ofmap" else 1
             hs.append(Hop(t, c, p, st, loops, rho, link, mc))
         out[t] = hs
     return out

@@ -75,11 +75,24 @@ class Mapping:
     orders: dict[str, tuple[str, ...]]
     key: tuple = field(init=False, repr=False, compare=False, hash=False)
 
+    _temporal_index: dict = field(init=False, repr=False, compare=False, hash=False)
+    _suffix: list = field(init=False, repr=False, compare=False, hash=False)
+
     def __post_init__(self) -> None:
         k = tuple((s.name,) + tuple(self.factors[s.name][d] for d in DIMS) for s in self.slots) + tuple(
             self.nonunit_order(s.name) for s in self.slots if not s.spatial
         )
         object.__setattr__(self, "key", k)
+        object.__setattr__(self, "_temporal_index", {s.level: i for i, s in enumerate(self.slots) if not s.spatial})
+        # per slot index i: per dim, the product of the factors of slots[i:] (the tile extents)
+        suffix = [None] * (len(self.slots) + 1)
+        cur = {d: 1 for d in DIMS}
+        suffix[len(self.slots)] = cur
+        for i in range(len(self.slots) - 1, -1, -1):
+            f = self.factors[self.slots[i].name]
+            cur = {d: cur[d] * f[d] for d in DIMS}
+            suffix[i] = cur
+        object.__setattr__(self, "_suffix", suffix)
 
     def __hash__(self) -> int:
         return hash(self.key)
@@ -94,21 +107,20 @@ class Mapping:
                 return s
         raise KeyError(name)
 
+    def temporal_index(self, level: int) -> int:
+        """Position in ``slots`` of level ``level``'s temporal slot (KeyError if no such level)."""
+        return self._temporal_index[level]
+
     def temporal_slot(self, level: int) -> Slot:
-        for s in self.slots:
-            if s.level == level and not s.spatial:
-                return s
-        raise KeyError(level)
+        return self.slots[self._temporal_index[level]]
 
     def below(self, level: int) -> tuple[Slot, ...]:
         """Slots whose loops a level-``level`` tile spans: its temporal slot and every slot inside it."""
-        i = self.slots.index(self.temporal_slot(level))
-        return self.slots[i:]
+        return self.slots[self._temporal_index[level]:]
 
     def above(self, level: int) -> tuple[Slot, ...]:
         """Slots outside level ``level``'s temporal slot (outermost first)."""
-        i = self.slots.index(self.temporal_slot(level))
-        return self.slots[:i]
+        return self.slots[:self._temporal_index[level]]
 
     def spatial_between(self, inner: int, outer: int | None) -> tuple[Slot, ...]:
         """Spatial slots of the levels ``inner + 1 .. outer`` (the fan-outs between two levels);
@@ -128,9 +140,8 @@ class Mapping:
         return n
 
     def tile_extent(self, level: int) -> dict[str, int]:
-        """Iterations per dim one instance of level ``level`` holds a tile for."""
-        below = self.below(level)
-        return {d: self.extent(d, below) for d in DIMS}
+        """Iterations per dim one instance of level ``level`` holds a tile for (do not modify the dict)."""
+        return self._suffix[self._temporal_index[level]]
 
     def used(self, slots) -> int:
         """Instances the spatial ``slots`` use: product of all their factors."""
