@@ -118,7 +118,7 @@ def walk_counts(nest: LoopNest, arch, m: Mapping) -> dict:
 
     def link(c, p):
         for i in range(p, c, -1):
-            if arch.levels[i].fanout > 1:
+            if arch.levels[i].noc:
                 return i
         return None
 

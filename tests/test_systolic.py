@@ -145,17 +145,14 @@ def scalesim_mapping(df, ra, ca, nest):
     glb = {k: d[k] // (rows.get(k, 1) * cols.get(k, 1)) for k in "NGMCPQRS"}
     from accelsim.mapping import stationary_order
 
-    return make_mapping(slots_of(systolic_arch(ra, ca)), {"GLB.rows": rows, "GLB.cols": cols, "GLB": glb},
-                        {"GLB": stationary_order(STATIONARY[df])})
+    slots = slots_of(systolic_arch(ra, ca))
+    names = {s.name for s in slots}
+    factors = {k: v for k, v in {"GLB.rows": rows, "GLB.cols": cols, "GLB": glb}.items() if k in names}
+    return make_mapping(slots, factors, {"GLB": stationary_order(STATIONARY[df])})
 
 
 def _cases():
-    # A 1x1 array in the fixed form no longer builds: the translation (accelsim/arch/legacy.py) always gives the
-    # GLB level a noc block, which resolve.py rejects on a level without fan-out; and passes.py only times folds
-    # systolically when the array level's fan-out is > 1.  Kept visible as expected failures.
-    return [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="1x1 fixed-form arch rejected after the "
-                                                    "hierarchy refactor")) if c[1] * c[2] == 1 else c
-            for c in SCALESIM_RUNS]
+    return list(SCALESIM_RUNS)
 
 
 @pytest.mark.parametrize("case", _cases(), ids=[f"{c[0]}-{c[1]}x{c[2]}-{'.'.join(map(str, c[3:10]))}"

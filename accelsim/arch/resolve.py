@@ -103,7 +103,9 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
     if inst[0] * s.levels[0].fanout.rows * s.levels[0].fanout.cols > L.MAX_MACS_UNITS:
         raise InputError(f"more than {L.MAX_MACS_UNITS} MAC units (an input limit; see 'Input limits' in the README)",
                          source=src, field="levels.0.fanout")
-    with_fanout = [i for i, lv in enumerate(s.levels) if lv.fanout.rows * lv.fanout.cols > 1]
+    # a level with a fan-out: more than one child, or a fan-out stated (a 1 x 1 array keeps its NoC)
+    declared = [lv.fanout.rows * lv.fanout.cols > 1 or "fanout" in lv.model_fields_set for lv in s.levels]
+    with_fanout = [i for i, d in enumerate(declared) if d]
     array = with_fanout[-1] if with_fanout else 0
     levels = []
     for i, lv in enumerate(s.levels):
@@ -144,8 +146,8 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
                       for ts in sorted(keys.values(), key=lambda ts: TENSORS.index(ts[0])))
         default_pj = et.RF_PJ if i < array else et.GLB_PJ
         energy = _energy(lv.energy, keeps, default_pj, scale, used, f"{where}.energy")
-        noc = _noc(lv, bits, scale, used, src, where) if lv.fanout.rows * lv.fanout.cols > 1 else {}
-        if lv.noc is not None and lv.fanout.rows * lv.fanout.cols == 1:
+        noc = _noc(lv, bits, scale, used, src, where) if declared[i] else {}
+        if lv.noc is not None and not declared[i]:
             raise InputError("a NoC is stated, but the level has no fan-out (set fanout: {rows, cols})",
                              source=src, field=f"{where}.noc")
         levels.append(StorageLevel(lv.name, i, keeps, parts, inst[i], lv.fanout.rows, lv.fanout.cols, lv.fifo,

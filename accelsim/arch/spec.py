@@ -131,7 +131,7 @@ class StorageLevel:
         fifo: operand FIFOs before the level (no capacity cost).
         energy: per kept tensor, :class:`ActionEnergy`.
         noc: per tensor, the network from this level to its children (a level
-            with a fan-out has one for every tensor that crosses it).
+            with a fan-out, or a stated 1 x 1 one, has one for every tensor).
         is_dram: the outermost level.
         read_bw, write_bw: words per cycle per instance of one port the
             partitions share (``None``: per-partition ports, or no limit).
@@ -220,9 +220,9 @@ class Architecture:
 
     @property
     def array_level(self) -> int:
-        """Index of the outermost on-chip level with a fan-out (0 if none has one)."""
+        """Index of the outermost on-chip level with a fan-out (a stated one, even 1 x 1, has a NoC); 0 if none."""
         for lv in reversed(self.onchip):
-            if lv.fanout > 1:
+            if lv.fanout > 1 or lv.noc:
                 return lv.index
         return 0
 

@@ -114,9 +114,9 @@ def irrelevant_product(m: Mapping, slots, tensor: str) -> int:
 
 
 def link_level(arch: Architecture, child: int, parent: int) -> int | None:
-    """The outermost level in ``child + 1 .. parent`` with a fan-out (None if none)."""
+    """The outermost level in ``child + 1 .. parent`` with a fan-out, i.e. a NoC (None if none)."""
     for i in range(parent, child, -1):
-        if arch.levels[i].fanout > 1:
+        if arch.levels[i].noc:
             return i
     return None
 

@@ -83,7 +83,7 @@ class LayerPasses:
         self.s: Schedule = build_schedule(nest, arch, m)
         self.bytes = {t: arch.word_bits[t] / 8 for t in TENSORS}
         a = arch.levels[arch.array_level]
-        self.systolic = a.fanout > 1 and a.noc["ifmap"].type == "systolic"
+        self.systolic = bool(a.noc) and a.noc["ifmap"].type == "systolic"
         self.stationary = stationary
         self.glb_loops = self.s.loops[self.s.n_dram:]
         self.glb_factors = [f for _, f in self.glb_loops]

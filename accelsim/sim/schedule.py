@@ -5,11 +5,13 @@ Two granularities, following the hierarchy (see :mod:`accelsim.mapping.mapping`)
 * a **tile** is one iteration of the DRAM loops: the outermost on-chip level
   (``T``) holds one tile of each tensor it keeps; moving to the next tile
   fills only the new words from DRAM and drains the ofmap words that leave;
-* a **pass** is one iteration of the temporal loops of the array-side levels
-  (the array level ``A``, whose fan-out is the PE array, and the levels
-  above it up to ``T``): every active PE holds its tiles and runs the loops
-  of the levels inside it (one MAC per cycle per MAC unit); moving to the
-  next pass delivers the new operand words and collects the psums that leave.
+* a **pass** is one iteration of the temporal loops of the on-chip levels
+  above ``I``, the innermost level that receives a tensor across the array
+  level ``A`` (whose fan-out is the PE array): every active PE holds its
+  tiles and runs the loops of ``I`` and the levels inside it (one MAC per
+  cycle per MAC unit); moving to the next pass delivers the new operand
+  words and collects the psums that leave.  For the RF -> GLB -> DRAM form
+  the passes are the GLB's loops.
 
 Every word a step moves is a hop of :mod:`accelsim.cost.traffic` (the same
 analysis the counts come from): the hops from DRAM into ``T`` at tile steps
@@ -72,7 +74,7 @@ class Schedule:
     """Everything the event simulator needs about one mapped layer.
 
     Attributes:
-        loops: outer loops ``(dim, factor)``, DRAM loops first, then the array-side loops.
+        loops: outer loops ``(dim, factor)``, DRAM loops first, then the pass loops (levels above ``I``).
         n_dram: how many of ``loops`` are DRAM loops.
         pass_types: per loop index, the :class:`StepTraffic` of a pass entered
             by that loop incrementing; ``first_pass`` for pass 0.
@@ -83,7 +85,7 @@ class Schedule:
         rho: its spatial-reduction fan-in (PEs sharing one psum).
         final_psum: ofmap words in all PEs' tiles at the end (drained last).
         final_glb_psum: ofmap words of the last T tile (drained to DRAM last).
-        pass_compute: cycles of one pass (product of the temporal factors inside the PE).
+        pass_compute: cycles of one pass (product of the temporal factors of ``I`` and the levels inside it).
         hops: the traffic analysis per tensor.
     """
 
@@ -164,11 +166,14 @@ def build_schedule(nest: LoopNest, arch: Architecture, m: Mapping) -> Schedule:
     strides = loop_strides(m)
     dram, top, array = arch.dram.index, arch.onchip[-1].index, arch.array_level
     dram_loops = outer_loops(m, [m.temporal_slot(dram)], strides)
-    side = [m.temporal_slot(i) for i in range(top, array - 1, -1)]
+    hs = hops(nest, arch, m)
+    # the pass boundary: just above the innermost level that receives a tensor across the array level
+    crossing = [h.child for t in TENSORS for h in hs[t] if h.child < array <= h.parent]
+    inner = min(crossing) if crossing else array - 1
+    side = [m.temporal_slot(i) for i in range(top, inner, -1)]
     pass_loops = outer_loops(m, side, strides)
     loops = dram_loops + pass_loops
     nd, nl = len(dram_loops), len(dram_loops) + len(pass_loops)
-    hs = hops(nest, arch, m)
     tiles = 1
     for _, f, _ in dram_loops:
         tiles *= f
@@ -182,7 +187,7 @@ def build_schedule(nest: LoopNest, arch: Architecture, m: Mapping) -> Schedule:
         before *= f
     psum_hop = next((h for h in hs["ofmap"] if h.child < array <= h.parent), None)
     rho = psum_hop.rho if psum_hop else 1
-    inside = [s for s in m.slots if not s.spatial and s.level < array]
+    inside = [s for s in m.slots if not s.spatial and s.level <= inner]
     pass_compute = 1
     for s in inside:
         for f in m.factors[s.name].values():
