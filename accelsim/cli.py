@@ -185,6 +185,8 @@ def show_mapping_cmd(
     out_console.print(Text(printable(rec["name"]), style="bold")
                       + Text(printable(f" {rec['shape_text']} on {a.name}, dataflow {df.name}")))
     out_console.print(rec["mapping"]["loop_nest"], highlight=False, markup=False)
+    where = "; ".join(f"{t} in {' -> '.join(levels)}" for t, levels in rec["mapping"]["tensor_levels"].items())
+    out_console.print(Text(printable(f"tensors live in (innermost first): {where}")), highlight=False)
     s = rec["search"]
     out_console.print(
         f"cycles {rec['cycles']} (compute {rec['compute_cycles']}, bound by {rec['bound_by']}), "
