@@ -14,6 +14,7 @@ from .. import __version__
 from ..cost.model import dram_bytes
 from ..energy.model import MAC, NOC
 from ..pipeline import NetworkResult
+from .records import LayerReport, Report, Totals, UnmappedLayer
 
 SCHEMA = "accelsim.report/3"
 
@@ -24,7 +25,12 @@ def energy_entries(arch) -> list[str]:
 
 
 def layer_record(lr, arch) -> dict:
-    """One layer's entry of the report (see module doc for units)."""
+    """One layer's entry of the report as JSON-able data (:func:`layer_report`)."""
+    return layer_report(lr, arch).to_dict()
+
+
+def layer_report(lr, arch) -> LayerReport:
+    """One layer's :class:`~accelsim.report.records.LayerReport` (see module doc for units)."""
     ev = lr.result.best
     layer, nest = lr.layer, lr.layer.nest
     lat = ev.latency
@@ -36,7 +42,7 @@ def layer_record(lr, arch) -> dict:
     units = arch.mac_units
     e = ev.energy
     m = ev.mapping
-    return {
+    return LayerReport(**{
         "name": layer.name,
         "type": layer.type,
         "shape": {**nest.dims, "H": nest.H, "W": nest.W, "stride": list(nest.stride),
@@ -70,25 +76,30 @@ def layer_record(lr, arch) -> dict:
         "energy_by_level_pj": {l: e.level_pj(l) for l in energy_entries(arch)},
         "energy_by_level_tensor_pj": e.by_level_tensor,
         "pj_per_mac": e.total_pj / macs,
-    }
+    })
 
 
 def build_report(res: NetworkResult) -> dict:
-    """The full report of a run as JSON-able data."""
+    """The full report of a run as JSON-able data (:func:`make_report`'s ``to_dict()``)."""
+    return make_report(res).to_dict()
+
+
+def make_report(res: NetworkResult) -> Report:
+    """The full report of a run as typed records."""
     arch = res.arch
-    layers = [layer_record(lr, arch) for lr in res.layers]
-    macs = sum(l["macs"] for l in layers)
-    cycles = sum(l["cycles"] for l in layers)
-    energy = sum(l["energy_pj"] for l in layers)
-    by_level = {lv: sum(l["energy_by_level_pj"][lv] for l in layers) for lv in energy_entries(arch)}
-    causes = list(layers[0]["stall_cycles_by_cause"]) if layers else []
-    stalls = {c: sum(l["stall_cycles_by_cause"][c] for l in layers) for c in causes}
-    seconds = cycles / (arch.clock_mhz * 1e6)
-    return {
-        "schema": SCHEMA,
-        "accelsim_version": __version__,
-        "python": platform.python_version(),
-        "inputs": {
+    layers = [layer_report(lr, arch) for lr in res.layers]
+    macs = sum(l.macs for l in layers)
+    cycles = sum(l.cycles for l in layers)
+    energy = sum(l.energy_pj for l in layers)
+    by_level = {lv: sum(l.energy_by_level_pj[lv] for l in layers) for lv in energy_entries(arch)}
+    causes = list(layers[0].stall_cycles_by_cause) if layers else []
+    stalls = {c: sum(l.stall_cycles_by_cause[c] for l in layers) for c in causes}
+    firsts = [l for l in layers if not l.search["reused_from"]]
+    return Report(
+        schema=SCHEMA,
+        accelsim_version=__version__,
+        python=platform.python_version(),
+        inputs={
             "arch": arch.to_dict(),
             "workload": {"name": res.workload.name, "file": res.workload.path, "path": res.workload.resolved_path,
                          "source": res.workload.source,
@@ -100,27 +111,27 @@ def build_report(res: NetworkResult) -> dict:
             "mapping_file": ({"file": res.mapping_file.source, "path": res.mapping_file.path}
                              if res.mapping_file else None),
         },
-        "layers": layers,
-        "unmapped_layers": [{"name": l.name, "type": l.type, "out_shape": str(l.out_shape),
-                             "reason": "no MACs (not mapped)"} for l in res.unmapped],
-        "totals": {
-            "layers": len(layers),
-            "macs": macs,
-            "cycles": cycles,
-            "compute_cycles": sum(l["compute_cycles"] for l in layers),
-            "stall_cycles_by_cause": stalls,
-            "latency_s": seconds,
-            "utilization": macs / (arch.mac_units * cycles) if cycles else 0.0,
-            "energy_pj": energy,
-            "energy_by_level_pj": by_level,
-            "pj_per_mac": energy / macs if macs else 0.0,
-            "edp_pj_cycles": energy * cycles,
-            "dram_bytes": sum(l["dram_bytes"] for l in layers),
-            "mappings_evaluated": sum(l["search"]["evaluated"] for l in layers if not l["search"]["reused_from"]),
-            "sim_events": sum(l["simulation"]["events"] for l in layers if not l["search"]["reused_from"]),
-            "wall_s": res.wall_seconds,
-        },
-    }
+        layers=layers,
+        unmapped_layers=[UnmappedLayer(l.name, l.type, str(l.out_shape), "no MACs (not mapped)")
+                         for l in res.unmapped],
+        totals=Totals(
+            layers=len(layers),
+            macs=macs,
+            cycles=cycles,
+            compute_cycles=sum(l.compute_cycles for l in layers),
+            stall_cycles_by_cause=stalls,
+            latency_s=cycles / (arch.clock_mhz * 1e6),
+            utilization=macs / (arch.mac_units * cycles) if cycles else 0.0,
+            energy_pj=energy,
+            energy_by_level_pj=by_level,
+            pj_per_mac=energy / macs if macs else 0.0,
+            edp_pj_cycles=energy * cycles,
+            dram_bytes=sum(l.dram_bytes for l in layers),
+            mappings_evaluated=sum(l.search["evaluated"] for l in firsts),
+            sim_events=sum(l.simulation["events"] for l in firsts),
+            wall_s=res.wall_seconds,
+        ),
+    )
 
 
 STALL_CAUSES = ("fill", "dram", "glb", "noc", "pipeline", "drain")
