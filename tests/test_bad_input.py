@@ -39,13 +39,23 @@ MINI = {
     ],
 }
 
-#: A valid fixed mapping of MINI's c1 (N1 G1 M4 C3 P8 Q8 R3 S3) on eyeriss under rs.
+#: A valid fixed mapping of MINI's c1 (N1 G1 M4 C3 P8 Q8 R3 S3) on eyeriss under rs, in the keys of
+#: the earlier fixed form (still accepted; eyeriss's levels are spad, GLB, DRAM).
 GOOD_C1_MAPPING = {
     "glb": {"Q": 8},
     "rows": {"M": 4, "R": 3},
     "cols": {"P": 8},
     "rf": {"C": 3, "S": 3},
     "orders": {"glb": ["Q"], "rf": ["C", "S"]},
+}
+
+#: The same mapping with slots named after eyeriss's levels.
+GOOD_C1_MAPPING_LEVELS = {
+    "GLB": {"Q": 8},
+    "GLB.rows": {"M": 4, "R": 3},
+    "GLB.cols": {"P": 8},
+    "spad": {"C": 3, "S": 3},
+    "orders": {"GLB": ["Q"], "spad": ["C", "S"]},
 }
 
 
@@ -56,8 +66,30 @@ def _in_tmp(tmp_path, monkeypatch):
 
 
 def eyeriss() -> dict:
+    """The bundled eyeriss.yaml (a hierarchy: levels spad, GLB with the 12x14 fan-out, DRAM)."""
     text = resolve("eyeriss.yaml", "arch").text
     return yaml.safe_load(text)
+
+
+#: An arch in the earlier fixed form (pe_array, rf, glb, noc): the TPU-like design as tpu.yaml gave it
+#: before the bundled files were restated as hierarchies.
+FIXED_FORM_ARCH = {
+    "name": "tpu_like", "clock_mhz": 700, "default_dataflow": "ws",
+    "word_bits": {"filter": 8, "ifmap": 8, "ofmap": 8},
+    "pe_array": {"rows": 256, "cols": 256},
+    "mac": {"energy_pj": 0.3},
+    "rf": {"filter": 2, "ifmap": 1, "psum": 1, "energy": {"read_pj": 0.3, "write_pj": 0.3}},
+    "glb": {"words": 25165824, "banks": 1, "read_bw_words": 256, "write_bw_words": 256, "double_buffered": True,
+            "energy": {"read_pj": 12.5, "write_pj": 12.5}},
+    "noc": {"filter": {"type": "systolic", "bw_words": 256}, "ifmap": {"type": "systolic", "bw_words": 256},
+            "psum": {"type": "systolic", "bw_words": 256}, "energy": {"word_pj": 0.6, "reduce_add_pj": 0.1}},
+    "dram": {"bw_gb_s": 34, "energy": {"read_pj": 244.0, "write_pj": 244.0}},
+}
+
+
+def tpu() -> dict:
+    """A fixed-form arch (:data:`FIXED_FORM_ARCH`), read through the translation to levels."""
+    return copy.deepcopy(FIXED_FORM_ARCH)
 
 
 def mini() -> dict:
@@ -146,11 +178,20 @@ def test_missing_required_layer_field(tmp_path):
 
 
 def test_arch_missing_pe_array(tmp_path):
-    a = eyeriss()
+    """Fixed form: pe_array is required and named by its own field name."""
+    a = tpu()
     del a["pe_array"]
     arch = write(tmp_path, "no_pe.yaml", a)
     wl = write(tmp_path, "mini.yaml", mini())
     assert_input_error(invoke(tmp_path, "run", arch, wl), "no_pe.yaml", "pe_array", "missing")
+
+
+def test_arch_missing_levels(tmp_path):
+    a = eyeriss()
+    del a["levels"]
+    arch = write(tmp_path, "no_levels.yaml", a)
+    wl = write(tmp_path, "mini.yaml", mini())
+    assert_input_error(invoke(tmp_path, "run", arch, wl), "no_levels.yaml", "levels", "missing")
 
 
 def test_mistyped_field(tmp_path):
@@ -160,12 +201,17 @@ def test_mistyped_field(tmp_path):
                        "bad_wl.yaml", "layers.1.kernel", "integer", "three")
 
 
-def test_arch_mistyped_field(tmp_path):
-    a = eyeriss()
-    a["pe_array"]["rows"] = "twelve"
+@pytest.mark.parametrize("form", ["hierarchy", "fixed"])
+def test_arch_mistyped_field(tmp_path, form):
+    if form == "hierarchy":
+        a, field = eyeriss(), "levels.1.fanout.rows"
+        a["levels"][1]["fanout"]["rows"] = "twelve"
+    else:
+        a, field = tpu(), "pe_array.rows"
+        a["pe_array"]["rows"] = "twelve"
     arch = write(tmp_path, "typo_arch.yaml", a)
     wl = write(tmp_path, "mini.yaml", mini())
-    assert_input_error(invoke(tmp_path, "run", arch, wl), "typo_arch.yaml", "pe_array.rows", "integer")
+    assert_input_error(invoke(tmp_path, "run", arch, wl), "typo_arch.yaml", field, "integer")
 
 
 def test_boolean_kernel_is_rejected(tmp_path):
@@ -179,12 +225,17 @@ def test_unknown_layer_field(tmp_path):
                        "bad_wl.yaml", "layers.0.paddding", "unknown field")
 
 
-def test_unknown_arch_field(tmp_path):
-    a = eyeriss()
-    a["pe_array"]["colz"] = 3
+@pytest.mark.parametrize("form", ["hierarchy", "fixed"])
+def test_unknown_arch_field(tmp_path, form):
+    if form == "hierarchy":
+        a, field = eyeriss(), "levels.1.fanout.colz"
+        a["levels"][1]["fanout"]["colz"] = 3
+    else:
+        a, field = tpu(), "pe_array.colz"
+        a["pe_array"]["colz"] = 3
     arch = write(tmp_path, "typo_arch.yaml", a)
     wl = write(tmp_path, "mini.yaml", mini())
-    assert_input_error(invoke(tmp_path, "run", arch, wl), "typo_arch.yaml", "pe_array.colz", "unknown field")
+    assert_input_error(invoke(tmp_path, "run", arch, wl), "typo_arch.yaml", field, "unknown field")
 
 
 def test_typo_of_required_field_names_the_typo(tmp_path):
@@ -337,12 +388,14 @@ def test_matmul_mismatch_message_is_printed_verbatim(tmp_path):
 # ---------------------------------------------------------------------------- unmappable
 
 
-@pytest.mark.parametrize("change, reason", [
-    (lambda a: a["glb"].update(words=2), "GLB"),
-    (lambda a: a.update(rf={"shared": 2}), "RF"),
-], ids=["glb2words", "rf_shared2"])
-def test_layer_cannot_be_mapped(tmp_path, change, reason):
-    a = eyeriss()
+@pytest.mark.parametrize("base, change, reason", [
+    (eyeriss, lambda a: a["levels"][1].update(capacity_words={"ifmap+ofmap": 1, "filter": 4096}), "GLB"),
+    (eyeriss, lambda a: a["levels"][0].update(capacity_words=2), "spad"),
+    (tpu, lambda a: a["glb"].update(words=2), "GLB"),
+    (tpu, lambda a: a.update(rf={"shared": 2}), "RF"),
+], ids=["glb1word", "spad_shared2", "fixed_glb2words", "fixed_rf_shared2"])
+def test_layer_cannot_be_mapped(tmp_path, base, change, reason):
+    a = base()
     a["name"] = "tiny_buffers"
     change(a)
     arch = write(tmp_path, "tiny_arch.yaml", a)
@@ -371,9 +424,19 @@ def test_mapping_spatial_dim_not_allowed_by_dataflow(tmp_path):
                        "bad_map.yaml", "layers.c1.cols.S", "does not unroll", "'rs'")
 
 
-def test_mapping_exceeds_pe_array(tmp_path):
-    spec = {**GOOD_C1_MAPPING, "rows": {"M": 4, "R": 3, "C": 3}, "rf": {"S": 3}, "orders": {}}
-    assert_input_error(_mapping_run(tmp_path, spec), "bad_map.yaml", "layers.c1", "does not fit", "36x8", "12x14")
+@pytest.mark.parametrize("spec", [
+    {**GOOD_C1_MAPPING, "rows": {"M": 4, "R": 3, "C": 3}, "rf": {"S": 3}, "orders": {}},
+    {**GOOD_C1_MAPPING_LEVELS, "GLB.rows": {"M": 4, "R": 3, "C": 3}, "spad": {"S": 3}, "orders": {}},
+], ids=["old_keys", "level_names"])
+def test_mapping_exceeds_pe_array(tmp_path, spec):
+    # 36 rows used (M4 R3 C3) of the 12 rows of the GLB's 12x14 fan-out (the PE array)
+    assert_input_error(_mapping_run(tmp_path, spec), "bad_map.yaml", "layers.c1", "does not fit",
+                       "uses 36 of the 12 rows", "GLB's fan-out")
+
+
+def test_good_mapping_with_level_names_is_accepted(tmp_path):
+    r = _mapping_run(tmp_path, GOOD_C1_MAPPING_LEVELS)
+    assert r.exit_code == 0, (r.output, r.exception)
 
 
 def test_mapping_unknown_layer(tmp_path):

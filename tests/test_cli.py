@@ -33,7 +33,12 @@ from accelsim.workload import load_workload
 
 runner = CliRunner()
 
-LEVELS = {"mac", "rf", "noc", "glb", "dram"}
+
+
+def energy_entries(rep: dict) -> set[str]:
+    """The energy breakdown's entries: MAC, each of the arch's levels by its name (DRAM included), NoC."""
+    return {"MAC", "NoC"} | {lv["name"] for lv in rep["inputs"]["arch"]["levels"]}
+
 FEW = "1-3,fc"  # conv1, conv2_dw, conv2_pw and fc of MobileNet
 FEW_NAMES = ["conv1", "conv2_dw", "conv2_pw", "fc"]
 
@@ -72,7 +77,7 @@ def table_has_row(text: str, first_cell: str) -> bool:
 
 def check_report(rep: dict, workload, names: list[str]) -> None:
     """Schema, totals and per-layer invariants of one report."""
-    assert rep["schema"] == SCHEMA == "accelsim.report/2"
+    assert rep["schema"] == SCHEMA == "accelsim.report/3"
     layers = rep["layers"]
     assert [l["name"] for l in layers] == names
     tot = rep["totals"]
@@ -80,23 +85,31 @@ def check_report(rep: dict, workload, names: list[str]) -> None:
     by_name = {l.name: l for l in workload.layers}
     assert tot["macs"] == sum(l["macs"] for l in layers) == sum(by_name[n].macs for n in names)
     assert tot["cycles"] == sum(l["cycles"] for l in layers)
-    assert set(tot["energy_by_level_pj"]) == LEVELS
+    levels = energy_entries(rep)
+    assert {"MAC", "NoC", "DRAM"} <= levels and len(levels) >= 4
+    assert set(tot["energy_by_level_pj"]) == levels
     assert math.isclose(sum(tot["energy_by_level_pj"].values()), tot["energy_pj"], rel_tol=1e-9)
     arch = rep["inputs"]["arch"]
     pes = arch["pe_array"]["rows"] * arch["pe_array"]["cols"]
+    macs_units = arch["mac_units"]
+    assert macs_units >= pes
     for l in layers:
         assert l["macs"] == by_name[l["name"]].macs
-        assert set(l["energy_by_level_pj"]) == LEVELS
+        assert set(l["energy_by_level_pj"]) == levels
         assert math.isclose(sum(l["energy_by_level_pj"].values()), l["energy_pj"], rel_tol=1e-9), l["name"]
         assert l["cycles"] >= math.ceil(l["macs"] / pes), l["name"]
         assert l["cycles"] >= l["compute_cycles"] >= 1
         assert 1 <= l["active_pes"] <= pes
+        assert 1 <= l["active_macs"] <= macs_units
         assert 0 < l["utilization"] <= 1
 
 
-def check_csv(text: str, names: list[str]) -> None:
+def check_csv(text: str, names: list[str], rep: dict | None = None) -> None:
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][0] == "layer" and "cycles" in rows[0] and "energy_pj" in rows[0]
+    if rep is not None:
+        for e in energy_entries(rep):
+            assert f"energy_{e}_pj" in rows[0], (e, rows[0])
     assert len(rows) == 1 + len(names)
     assert [r[0] for r in rows[1:]] == names
 
@@ -122,7 +135,7 @@ def test_run_mobilenet_on_eyeriss_real_executable(tmp_path, mobilenet):
     assert rep["totals"]["macs"] == mobilenet.macs == 568_740_352
     assert rep["inputs"]["dataflow"]["name"] == "rs"
     assert [u["name"] for u in rep["unmapped_layers"]] == ["pool"]
-    check_csv((tmp_path / "out" / "layers.csv").read_text(), names)
+    check_csv((tmp_path / "out" / "layers.csv").read_text(), names, rep)
 
 
 @pytest.mark.parametrize("arch, dataflow", [("tpu.yaml", "ws"), ("shidiannao.yaml", "os")])
@@ -137,7 +150,7 @@ def test_run_mobilenet_on_bundled_arch(tmp_path, mobilenet, arch, dataflow):
     check_report(rep, mobilenet, names)
     assert rep["totals"]["macs"] == mobilenet.macs
     assert rep["inputs"]["dataflow"]["name"] == dataflow  # the arch's default
-    check_csv((out / "layers.csv").read_text(), names)
+    check_csv((out / "layers.csv").read_text(), names, rep)
 
 
 # ---------------------------------------------------------------------------- formats
@@ -223,8 +236,20 @@ TINY = {
     ],
 }
 
-#: c1 is N1 G1 M4 C3 P8 Q8 R3 S3; legal on eyeriss (12x14) under rs.
+#: c1 is N1 G1 M4 C3 P8 Q8 R3 S3; legal on eyeriss (12x14) under rs.  Slots are named after
+#: eyeriss's levels (spad, GLB, DRAM); the GLB's fan-out gives the PE array's rows and cols.
 C1_MAPPING = {
+    "DRAM": {"Q": 2},
+    "GLB": {"Q": 4},
+    "GLB.rows": {"M": 4, "R": 3},
+    "GLB.cols": {"P": 8},
+    "spad": {"C": 3, "S": 3},
+    "orders": {"DRAM": ["Q"], "GLB": ["Q"], "spad": ["C", "S"]},
+}
+C1_SLOTS = ("DRAM", "GLB", "GLB.rows", "GLB.cols", "spad")
+
+#: The same mapping in the keys of the earlier fixed form (still accepted).
+C1_MAPPING_OLD_KEYS = {
     "dram": {"Q": 2},
     "glb": {"Q": 4},
     "rows": {"M": 4, "R": 3},
@@ -234,11 +259,12 @@ C1_MAPPING = {
 }
 
 
-def test_fixed_mapping_is_used(tmp_path):
+@pytest.mark.parametrize("spec", [C1_MAPPING, C1_MAPPING_OLD_KEYS], ids=["level_names", "old_keys"])
+def test_fixed_mapping_is_used(tmp_path, spec):
     wl = tmp_path / "tiny.yaml"
     wl.write_text(yaml.safe_dump(TINY))
     mp = tmp_path / "c1_map.yaml"
-    mp.write_text(yaml.safe_dump({"layers": {"c1": C1_MAPPING}}))
+    mp.write_text(yaml.safe_dump({"layers": {"c1": spec}}))
     out = tmp_path / "out"
     invoke("run", "eyeriss.yaml", str(wl), "--mapping", str(mp), "--out", str(out), "--format", "json")
     rep = load_report(out)
@@ -247,10 +273,11 @@ def test_fixed_mapping_is_used(tmp_path):
     c1, fc = rep["layers"]
     assert c1["name"] == "c1" and c1["search"]["fixed_mapping"] is True
     assert c1["search"]["evaluated"] == 1
-    want = {l: copy.deepcopy(C1_MAPPING.get(l, {})) for l in ("dram", "glb", "rows", "cols", "rf")}
+    want = {l: copy.deepcopy(C1_MAPPING.get(l, {})) for l in C1_SLOTS}
     assert c1["mapping"]["factors"] == want
     assert c1["mapping"]["orders"] == C1_MAPPING["orders"]
     assert c1["active_pes"] == 4 * 3 * 8
+    assert c1["active_macs"] == 4 * 3 * 8
     assert fc["search"]["fixed_mapping"] is False
 
 

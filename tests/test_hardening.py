@@ -106,7 +106,39 @@ def mini(**changes) -> dict:
 
 
 def eyeriss() -> dict:
+    """The bundled eyeriss.yaml: a hierarchy of levels spad (0), GLB (1, the 12x14 fan-out) and DRAM."""
     return yaml.safe_load(resolve("eyeriss.yaml", "arch").text)
+
+
+#: An arch in the earlier fixed form (pe_array, rf, glb, noc): the TPU-like design as tpu.yaml gave it
+#: before the bundled files were restated as hierarchies.
+FIXED_FORM_ARCH = {
+    "name": "tpu_like", "clock_mhz": 700, "default_dataflow": "ws",
+    "word_bits": {"filter": 8, "ifmap": 8, "ofmap": 8},
+    "pe_array": {"rows": 256, "cols": 256},
+    "mac": {"energy_pj": 0.3},
+    "rf": {"filter": 2, "ifmap": 1, "psum": 1, "energy": {"read_pj": 0.3, "write_pj": 0.3}},
+    "glb": {"words": 25165824, "banks": 1, "read_bw_words": 256, "write_bw_words": 256, "double_buffered": True,
+            "energy": {"read_pj": 12.5, "write_pj": 12.5}},
+    "noc": {"filter": {"type": "systolic", "bw_words": 256}, "ifmap": {"type": "systolic", "bw_words": 256},
+            "psum": {"type": "systolic", "bw_words": 256}, "energy": {"word_pj": 0.6, "reduce_add_pj": 0.1}},
+    "dram": {"bw_gb_s": 34, "energy": {"read_pj": 244.0, "write_pj": 244.0}},
+}
+
+
+def tpu() -> dict:
+    """A fixed-form arch (:data:`FIXED_FORM_ARCH`), read through the translation to levels."""
+    return copy.deepcopy(FIXED_FORM_ARCH)
+
+
+def single_glb(a: dict, words: int) -> dict:
+    """Eyeriss with one shared, single-buffered, one-bank GLB of ``words`` words (the old ``glb.words``)."""
+    glb = a["levels"][1]
+    assert glb["name"] == "GLB"
+    glb["capacity_words"] = words
+    glb.pop("banks", None)
+    glb.pop("double_buffered", None)
+    return a
 
 
 def nested(depth: int) -> str:
@@ -239,9 +271,7 @@ def test_budget_at_the_ceiling_on_a_small_layer():
 
 
 def test_glb_of_40_words_on_mobilenet_layers_1_to_6():
-    a = eyeriss()
-    a["glb"]["words"] = 40
-    a["glb"]["banks"] = 1
+    a = single_glb(eyeriss(), 40)
     rep = succeeds(run("run", write("glb40.yaml", a), "mobilenet.yaml", "--layers", "1-6"))
     assert len(rep["layers"]) == 6
     assert all(l["simulation"]["tiles"] > 100 for l in rep["layers"][1:])
@@ -256,10 +286,14 @@ def test_fc_with_a_prime_number_of_outputs():
 # ---------------------------------------------------------------- silently accepted once
 
 
-def test_duplicate_key_in_arch():
-    text = yaml.safe_dump(eyeriss(), sort_keys=False) + "pe_array: {rows: 1, cols: 1}\n"
+@pytest.mark.parametrize("base, extra, key", [
+    (eyeriss, "levels: []\n", "levels"),
+    (tpu, "pe_array: {rows: 1, cols: 1}\n", "pe_array"),
+], ids=["hierarchy", "fixed"])
+def test_duplicate_key_in_arch(base, extra, key):
+    text = yaml.safe_dump(base(), sort_keys=False) + extra
     err = fails(run("run", write("dup_arch.yaml", text), write("w.yaml", mini())), "dup_arch.yaml",
-                "'pe_array' is given twice")
+                f"'{key}' is given twice")
     assert "lines" in err
 
 
@@ -342,27 +376,27 @@ def test_ansi_escape_in_layer_name():
 
 
 def test_glb_of_one_word_says_what_the_smallest_tile_needs():
-    a = eyeriss()
-    a["glb"]["words"] = 1
-    a["glb"]["banks"] = 1
-    fails(run("run", write("glb1.yaml", a), write("w.yaml", mini())), "glb1.yaml" if False else "layer 'c1'",
-          "smallest GLB tiles", "glb.words is 1", "at least 3")
+    a = single_glb(eyeriss(), 1)
+    fails(run("run", write("glb1.yaml", a), write("w.yaml", mini())), "glb1.yaml", "layer 'c1'",
+          "smallest GLB tiles", "levels.1.capacity_words is 1", "at least 3")
 
 
 def test_shared_rf_of_one_word_with_wide_psums():
     a = eyeriss()
-    a["rf"] = {"shared": 2, "double_buffered": True}
+    a["levels"][0].update(capacity_words=2, double_buffered=True)
     a["word_bits"] = {"filter": 16, "ifmap": 16, "ofmap": 32}
-    err = fails(run("run", write("rf1.yaml", a), write("w.yaml", mini())), "smallest RF tiles", "ofmap 32 bits",
-                "x2 double-buffered", "rf.shared is 2", "at least 8", "rf.double_buffered: false")
+    err = fails(run("run", write("rf1.yaml", a), write("w.yaml", mini())), "smallest spad tiles", "ofmap 32 bits",
+                "x2 double-buffered", "levels.0.capacity_words is 2", "at least 8",
+                "levels.0.double_buffered: false")
     assert "one-word tile" not in err
 
 
 def test_double_buffered_rf_of_one_word_per_operand():
     a = eyeriss()
-    a["rf"].update(filter=1, ifmap=1, psum=1, double_buffered=True)
-    fails(run("run", write("rfdb.yaml", a), write("w.yaml", mini())), "filter needs 2 words",
-          "rf.filter is 1", "rf.double_buffered: false")
+    a["levels"][0].update(capacity_words={"filter": 1, "ifmap": 1, "ofmap": 1}, double_buffered=True)
+    fails(run("run", write("rfdb.yaml", a), write("w.yaml", mini())), "smallest spad tiles",
+          "one word each of filter 16 bits", "x2 double-buffered", "i.e. 2 words",
+          "levels.0.capacity_words.filter is 1", "at least 2", "levels.0.double_buffered: false")
 
 
 def test_unknown_default_dataflow_is_blamed_on_the_arch_file():
@@ -440,8 +474,7 @@ def test_long_values_are_cut_in_messages():
 
 def test_highly_divisible_layer_on_a_huge_glb_is_searched_in_bounded_time():
     """Every dim 360 (24 divisors) on a 2**40-word GLB: ~10**9 tilings; the walk's work allowance stops it."""
-    a = eyeriss()
-    a["glb"]["words"] = 2**40
+    a = single_glb(eyeriss(), 2**40)
     wl = {"batch": 360, "input": {"channels": 360, "height": 360, "width": 360},
           "layers": [{"name": "big", "type": "conv2d", "out_channels": 360, "kernel": 1}]}
     rep = succeeds(run("run", write("huge_glb.yaml", a), write("div.yaml", wl), "--dataflow", "ws"))

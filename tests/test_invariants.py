@@ -55,15 +55,18 @@ def test_invariants(spec, df, rows, cols, glb, bw):
     ev = res.best
     c = ev.counts
     # MACs conserved: every MAC updates a psum in some RF exactly once
-    assert c.macs == nest.macs == c.levels["rf"]["ofmap"].updates == c.levels["rf"]["filter"].reads
+    assert c.macs == nest.macs == c.levels["RF"]["ofmap"].updates == c.levels["RF"]["filter"].reads
     # cycles lower bounds
-    assert ev.latency.cycles >= math.ceil(nest.macs / arch.pes)
+    assert arch.mac_units == arch.pes == rows * cols
+    assert ev.latency.cycles >= math.ceil(nest.macs / arch.mac_units)
     assert ev.latency.cycles >= dram_bytes(arch, c) / arch.dram_bw_bytes_per_cycle
     # every tensor crosses the DRAM boundary at least once
-    assert c.levels["dram"]["filter"].reads >= nest.tensor_words("filter")
-    assert c.levels["dram"]["ifmap"].reads >= nest.tensor_words("ifmap")
-    assert c.levels["dram"]["ofmap"].updates >= nest.tensor_words("ofmap")
-    floor_pj = nest.macs * arch.mac_pj + arch.dram.read_pj * (nest.tensor_words("filter") + nest.tensor_words("ifmap"))
+    assert c.levels["DRAM"]["filter"].reads >= nest.tensor_words("filter")
+    assert c.levels["DRAM"]["ifmap"].reads >= nest.tensor_words("ifmap")
+    assert c.levels["DRAM"]["ofmap"].updates >= nest.tensor_words("ofmap")
+    dram_e = arch.dram.energy
+    floor_pj = (nest.macs * arch.mac_pj + dram_e["filter"].read_pj * nest.tensor_words("filter")
+                + dram_e["ifmap"].read_pj * nest.tensor_words("ifmap"))
     assert ev.energy.total_pj >= floor_pj * (1 - 1e-12)
     # same inputs, same answer
     again = search(nest, arch, flow, budget=60)
