@@ -141,19 +141,42 @@ def level_fits(nest: LoopNest, arch: Architecture, level: int, ext: dict[str, in
 
 
 def level_fits_ok(nest: LoopNest, arch: Architecture, level: int, ext: dict[str, int]) -> bool:
-    """:func:`level_fits` as a bool, without the message (the mapper's inner loop)."""
+    """:func:`level_fits` as a bool, without the message."""
+    return fit_checker(nest, arch, level)(ext)
+
+
+def fit_checker(nest: LoopNest, arch: Architecture, level: int):
+    """A fast ``ext -> bool`` form of :func:`level_fits` for one level (the mapper's inner loop).
+
+    Each partition's bound is pre-divided: bits per word of each tensor, and
+    the capacity in bits halved for a double-buffered partition.
+    """
+    hs, hd = nest.stride[0], nest.dilation[0]
+    ws, wd = nest.stride[1], nest.dilation[1]
+    parts = []
     for p in arch.levels[level].partitions:
-        cap = p.cap_bits
-        if cap is None:
+        if p.cap_bits is None:
             continue
-        used = 0
-        for t, b in zip(p.tensors, p.tensor_bits):
-            used += tile_words(nest, t, ext) * b
-        if p.double_buffered:
-            used *= 2
-        if used > cap:
-            return False
-    return True
+        b = dict(zip(p.tensors, p.tensor_bits))
+        parts.append((b.get("filter", 0), b.get("ifmap", 0), b.get("ofmap", 0),
+                      p.cap_bits // 2 if p.double_buffered else p.cap_bits))  # 2u > c  <=>  u > c // 2
+
+    def ok(e) -> bool:
+        n, g, m, c = e["N"], e["G"], e["M"], e["C"]
+        for fb, ib, ob, cap in parts:
+            used = 0
+            if fb:
+                used += g * m * c * e["R"] * e["S"] * fb
+            if ib:
+                used += (n * g * c * _pattern_size((hs, hd, 0, 0), (e["P"], e["R"]))
+                         * _pattern_size((ws, wd, 0, 0), (e["Q"], e["S"])) * ib)
+            if ob:
+                used += n * g * m * e["P"] * e["Q"] * ob
+            if used > cap:
+                return False
+        return True
+
+    return ok
 
 
 def fits(nest: LoopNest, arch: Architecture, m: Mapping) -> str | None:

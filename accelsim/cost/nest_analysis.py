@@ -119,8 +119,24 @@ def analyse(
     Returns:
         TileStats (all counts in words).
     """
-    coords, relevant = _coords(nest, tensor)
     osp = outer_spatial or {}
+    quick = (nest, tensor, tuple(outer), tuple(inner.values()), tuple(spatial.items()), tuple(osp.items()))
+    hit = _QUICK.get(quick)
+    if hit is not None:
+        return hit
+    if len(_QUICK) >= _QUICK_MAX:
+        _QUICK.clear()
+    st = _QUICK[quick] = _analyse_keyed(nest, tensor, outer, inner, spatial, osp)
+    return st
+
+
+#: Memo of :func:`analyse` on its arguments as given (the canonical key below merges more cases).
+_QUICK: dict = {}
+_QUICK_MAX = 200_000
+
+
+def _analyse_keyed(nest, tensor, outer, inner, spatial, osp) -> TileStats:
+    coords, relevant = _coords(nest, tensor)
     sg, og = spatial.get, osp.get
     key = (
         tuple(outer),

@@ -31,7 +31,7 @@ from itertools import islice
 
 from ..arch.spec import Architecture
 from ..cost.latency import top_double_buffered
-from ..cost.model import level_fits_ok
+from ..cost.model import fit_checker, level_fits_ok
 from ..workload.loopnest import DIMS, TENSORS, LoopNest
 from ..mapping.dataflow import Dataflow, stationary_order
 from ..mapping.mapping import Mapping, make_mapping, slots_of
@@ -207,6 +207,7 @@ def rf_candidates(nest, arch, df, rem: dict[str, int], work: Work, extra: dict |
     """
     levels = pe_levels(arch)
     sp = {i: spatial_below(arch, extra or {}, i) for i in levels}
+    fit = {i: fit_checker(nest, arch, i) for i in levels}
 
     def level_rec(li, ext, rem_, chosen):
         if li == len(levels):
@@ -227,12 +228,12 @@ def rf_candidates(nest, arch, df, rem: dict[str, int], work: Work, extra: dict |
                 cur[d] = f
                 work.tick()
                 e = {x: base[x] * cur.get(x, 1) for x in DIMS}
-                if not level_fits_ok(nest, arch, idx, e):
+                if not fit[idx](e):
                     break
                 yield from rec(i + 1, cur)
             cur.pop(d, None)
 
-        if level_fits_ok(nest, arch, idx, base):
+        if fit[idx](base):
             yield from rec(0, {})
 
     yield from level_rec(0, {d: 1 for d in DIMS}, dict(rem), {})
@@ -256,8 +257,7 @@ def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_o
     dims = [d for d in DIMS if rem[d] > 1]
     ext = dict(inner)
 
-    def ok(e):
-        return level_fits_ok(nest, arch, lvl, e)
+    ok = fit_checker(nest, arch, lvl)
 
     def rec(i, cur):
         if i == len(dims):
