@@ -131,7 +131,6 @@ def walk_counts(nest: LoopNest, arch, m: Mapping) -> dict:
         inner_t = [s.name for s in m.below(c0) if not s.spatial]
         outer_sp = [s.name for s in m.above(c0) if s.spatial]
         lv0 = res["levels"][names[c0]][t]
-        fresh = {}
         for step in _iter(_loops(m, [x for x in above if x not in outer_sp] + inner_t)):
             for inst in _iter(_loops(m, outer_sp)):
                 got, shared = [], []

@@ -2,7 +2,7 @@
 
 * A slow reference (the former enumeration of every combo of the outer loop
   values with one boolean membership row of width H per shift) agrees with
-  ``_coord_sums``, ``_coord_distinct`` and ``_pattern_size`` on random small
+  ``_coord_sums``, ``_coord_distinct`` and ``pattern_size`` on random small
   cases: stride, dilation, padding (also wider than the kernel), spatial
   digits, loop orders, ifmaps narrower than a tile.
 * Huge extents (H = 10^9; H = W = 2^20) are analysed in well under a second
@@ -111,7 +111,7 @@ def test_window_counts_equal_reference_enumeration(seed):
             assert got == _ref_coord_sums(dims, kp, rel_loops, inner, spatial, sit), (kp, rel_loops, inner, spatial, sit)
         got = na._coord_distinct(dims, kp, rel_loops, inner, spatial)
         assert got == _ref_coord_distinct(dims, kp, rel_loops, inner, spatial), (kp, rel_loops, inner, spatial)
-        assert na._pattern_size(kp, inner) == len(_ref_pattern(kp[0], kp[1], inner))
+        assert na.pattern_size(kp, inner) == len(_ref_pattern(kp[0], kp[1], inner))
 
 
 def test_sumset_size_equals_enumeration():
@@ -127,8 +127,8 @@ def test_sumset_size_equals_enumeration():
 
 def test_pattern_size_of_huge_tiles_is_closed_form():
     # stride 2, dilation 3, R = 3: all of 0..2(P-1)+6 except 1 and the one just below the top
-    assert na._pattern_size((2, 3, 0, 0), (10**9, 3)) == 2 * 10**9 + 3
-    assert na._pattern_size((1, 1, 0, 0), (10**9, 3)) == 10**9 + 2
+    assert na.pattern_size((2, 3, 0, 0), (10**9, 3)) == 2 * 10**9 + 3
+    assert na.pattern_size((1, 1, 0, 0), (10**9, 3)) == 10**9 + 2
 
 
 # ---------------------------------------------------------------- huge extents
@@ -193,7 +193,7 @@ def test_2pow20_square_with_spatial_digits_and_padding():
 
 
 def test_caches_are_bounded():
-    for f in (na._analyse, na._coord_sums, na._coord_distinct, na._pattern_size):
+    for f in (na._analyse, na._coord_sums, na._coord_distinct, na.pattern_size):
         assert f.cache_info().maxsize is not None
 
 

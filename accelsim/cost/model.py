@@ -35,8 +35,8 @@ from functools import lru_cache
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import TENSORS, LoopNest
-from .nest_analysis import _pattern_size, window_pairs
-from .traffic import Hop, hops, irrelevant_product
+from .nest_analysis import pattern_size, window_pairs
+from .traffic import hops, irrelevant_product
 
 ACTIONS = ("reads", "fills", "updates", "rmw_reads", "drains")
 
@@ -109,8 +109,8 @@ def tile_words(nest: LoopNest, tensor: str, inner: dict[str, int]) -> int:
     if tensor == "ofmap":
         return inner["N"] * inner["G"] * inner["M"] * inner["P"] * inner["Q"]
     return (inner["N"] * inner["G"] * inner["C"]
-            * _pattern_size((nest.stride[0], nest.dilation[0], 0, 0), (inner["P"], inner["R"]))
-            * _pattern_size((nest.stride[1], nest.dilation[1], 0, 0), (inner["Q"], inner["S"])))
+            * pattern_size((nest.stride[0], nest.dilation[0], 0, 0), (inner["P"], inner["R"]))
+            * pattern_size((nest.stride[1], nest.dilation[1], 0, 0), (inner["Q"], inner["S"])))
 
 
 def partition_ref_bits(arch: Architecture, tensors) -> int:
@@ -168,8 +168,8 @@ def fit_checker(nest: LoopNest, arch: Architecture, level: int):
             if fb:
                 used += g * m * c * e["R"] * e["S"] * fb
             if ib:
-                used += (n * g * c * _pattern_size((hs, hd, 0, 0), (e["P"], e["R"]))
-                         * _pattern_size((ws, wd, 0, 0), (e["Q"], e["S"])) * ib)
+                used += (n * g * c * pattern_size((hs, hd, 0, 0), (e["P"], e["R"]))
+                         * pattern_size((ws, wd, 0, 0), (e["Q"], e["S"])) * ib)
             if ob:
                 used += n * g * m * e["P"] * e["Q"] * ob
             if used > cap:

@@ -205,7 +205,7 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
         distinct *= _coord_distinct(dims, kp, rel_loops, key_inner, both)
     max_tile = 1
     for dims, kp, _, key_inner, _, _ in per_coord:
-        max_tile *= _pattern_size(kp, key_inner)
+        max_tile *= pattern_size(kp, key_inner)
     return TileStats(int(pe), int(un), int(distinct), int(max_tile), int(first_pe), int(first_un),
                      tuple((int(a), int(b), int(c)) for a, b, c in per_loop))
 
@@ -218,7 +218,7 @@ def _prod(xs) -> int:
 
 
 @lru_cache(maxsize=1 << 16)
-def _pattern_size(kp, inner: tuple[int, ...]) -> int:
+def pattern_size(kp, inner: tuple[int, ...]) -> int:
     """Words of one tile along a coordinate: |{p*s + r*dil : p < inner[0], r < inner[1]}| for a window."""
     if kp is None:
         return inner[0]

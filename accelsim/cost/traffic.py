@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..arch.spec import Architecture
-from ..mapping.mapping import Mapping, Slot
+from ..mapping.mapping import Mapping
 from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
 from .nest_analysis import TileStats, analyse
 

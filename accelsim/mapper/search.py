@@ -29,11 +29,11 @@ from ..cost.latency import Latency, latency
 from ..cost.model import AccessCounts, access_counts, tile_words
 from ..energy.model import Energy, energy
 from ..errors import MappingError
-from ..workload.loopnest import DIMS, TENSORS, LoopNest
+from ..workload.loopnest import DIMS, LoopNest
 from ..mapping.dataflow import Dataflow
 from ..mapping.mapping import Mapping
-from .space import (WORK_MAX, OutOfWork, Work, builder, enumerate_space, feasible, glb_candidates, greedy_maximal,
-                    loop_orders, prod, rf_candidates, spatial_below, spatial_candidates, used_pes)
+from .space import builder, enumerate_space, feasible, loop_orders, prod, spatial_candidates, used_pes
+from .tilings import WORK_MAX, OutOfWork, Work, glb_candidates, greedy_maximal, rf_candidates, spatial_below
 
 OBJECTIVES = ("edp", "energy", "cycles")
 DEFAULT_BUDGET = 600

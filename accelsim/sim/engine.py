@@ -55,7 +55,7 @@ from dataclasses import dataclass
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..cost.latency import top_double_buffered
-from ..workload.loopnest import TENSORS, LoopNest
+from ..workload.loopnest import LoopNest
 from .passes import CAUSES, RESOURCES, Acc, LayerPasses, ceil_int
 from .schedule import INPUTS
 from .tiles import TileCost, walk_tiles

@@ -30,7 +30,7 @@ from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
 from .passwalk import PassRecord, PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
 from .ports import Ports
-from .schedule import INPUTS, Schedule, build_schedule, odometer
+from .schedule import Schedule, build_schedule, odometer
 from .systolic import fold_cycles
 from .trace import MAX_SPANS
 
