@@ -125,3 +125,23 @@ def test_fixed_form_translation_warns_once_and_names_the_new_fields():
         a = build_arch(data, path)
     assert len(rec) == 1 and "fill_pj" in str(rec[0].message)
     assert [lv.name for lv in a.levels] == ["RF", "GLB", "DRAM"] and a.form == "fixed (translated)"
+
+
+def test_unmappable_fixed_form_file_is_told_about_its_own_fields():
+    """A file in the earlier form gets the fields it has (glb.words, rf.psum), not the levels it was read as."""
+    from accelsim.errors import MappingError
+
+    path = os.path.join(DATA, "eyeriss.yaml")
+    with open(path) as f:
+        data = parse_yaml(f.read(), path)
+    nest = LoopNest(dims=dict(N=1, G=1, M=2, C=2, P=2, Q=2, R=1, S=1), H=2, W=2)
+    for field, value, want in (("glb", {"words": 2}, "glb.words is 2"), ("rf", {"psum": 1, "filter": 1, "ifmap": 1,
+                                                                             "double_buffered": True},
+                                                                   "rf.filter is 1")):
+        d = dict(data, **{field: {**data[field], **value}})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InputWarning)
+            a = build_arch(d, path)
+        with pytest.raises(MappingError, match=want.replace(".", r"\.")) as e:
+            search(nest, a, load_dataflow("rs"))
+        assert "levels." not in str(e.value)

@@ -272,6 +272,21 @@ class Architecture:
         """The network that carries ``tensor`` down from level ``parent`` (None if no fan-out crosses)."""
         return self.levels[parent].noc.get(tensor)
 
+    def capacity_field(self, level: int, tensors: tuple[str, ...]) -> str:
+        """The arch-file field that sets a partition's capacity, as the user wrote the file."""
+        lv = self.levels[level]
+        if self.form != "hierarchy":  # the earlier fixed form: RF and GLB
+            if level == 0:
+                return "rf.shared" if len(lv.partitions) == 1 else f"rf.{'psum' if tensors[0] == 'ofmap' else tensors[0]}"
+            return "glb.words"
+        return f"levels.{level}.capacity_words" + (f".{'+'.join(tensors)}" if len(lv.partitions) > 1 else "")
+
+    def double_buffered_field(self, level: int) -> str:
+        """The arch-file field that sets a level's double buffering, as the user wrote the file."""
+        if self.form != "hierarchy":
+            return "rf.double_buffered" if level == 0 else "glb.double_buffered"
+        return f"levels.{level}.double_buffered"
+
     def tensors_located(self) -> dict[str, list[str]]:
         """Per tensor, the names of the levels that keep it, innermost first."""
         return {t: [self.levels[i].name for i in self.keepers(t)] for t in TENSORS}

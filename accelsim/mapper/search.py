@@ -243,11 +243,10 @@ def why_unmappable(nest: LoopNest, arch: Architecture) -> str:
             need = -(-bits // ref)
             if need <= p.words:
                 continue
-            key = "+".join(p.tensors)
-            field = f"levels.{lv.index}.capacity_words" + (f".{key}" if len(lv.partitions) > 1 else "")
+            field = arch.capacity_field(lv.index, p.tensors)
             each = ", ".join(f"{t} {b[t]} bits" for t in p.tensors)
             db = f", x2 double-buffered = {bits} bits" if k == 2 else ""
-            fix_db = f", or set levels.{lv.index}.double_buffered: false" if k == 2 else ""
+            fix_db = f", or set {arch.double_buffered_field(lv.index)}: false" if k == 2 else ""
             return (f"the smallest {lv.name} tiles do not fit: one word each of {each} = {bits // k} bits{db}, "
                     f"i.e. {need} words of {ref} bits, but {field} is {p.words}; raise {field} to at least "
                     f"{need}{fix_db}")
