@@ -16,6 +16,16 @@ TINY_ARCH = {
 }
 
 
+def fixed_form(name: str) -> dict:
+    """A bundled design as release 0.1 wrote it (pe_array, rf, glb, noc): ``tests/data/fixed_form/<name>.yaml``."""
+    import os
+
+    import yaml
+
+    with open(os.path.join(os.path.dirname(__file__), "data", "fixed_form", f"{name}.yaml")) as f:
+        return yaml.safe_load(f)
+
+
 def tiny_arch(**over):
     d = {**TINY_ARCH, **over}
     return build_arch(d, "tiny.yaml")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from helpers import fixed_form
 from typer.testing import CliRunner
 
 from accelsim.cli import app
@@ -71,25 +73,9 @@ def eyeriss() -> dict:
     return yaml.safe_load(text)
 
 
-#: An arch in the earlier fixed form (pe_array, rf, glb, noc): the TPU-like design as tpu.yaml gave it
-#: before the bundled files were restated as hierarchies.
-FIXED_FORM_ARCH = {
-    "name": "tpu_like", "clock_mhz": 700, "default_dataflow": "ws",
-    "word_bits": {"filter": 8, "ifmap": 8, "ofmap": 8},
-    "pe_array": {"rows": 256, "cols": 256},
-    "mac": {"energy_pj": 0.3},
-    "rf": {"filter": 2, "ifmap": 1, "psum": 1, "energy": {"read_pj": 0.3, "write_pj": 0.3}},
-    "glb": {"words": 25165824, "banks": 1, "read_bw_words": 256, "write_bw_words": 256, "double_buffered": True,
-            "energy": {"read_pj": 12.5, "write_pj": 12.5}},
-    "noc": {"filter": {"type": "systolic", "bw_words": 256}, "ifmap": {"type": "systolic", "bw_words": 256},
-            "psum": {"type": "systolic", "bw_words": 256}, "energy": {"word_pj": 0.6, "reduce_add_pj": 0.1}},
-    "dram": {"bw_gb_s": 34, "energy": {"read_pj": 244.0, "write_pj": 244.0}},
-}
-
-
 def tpu() -> dict:
-    """A fixed-form arch (:data:`FIXED_FORM_ARCH`), read through the translation to levels."""
-    return copy.deepcopy(FIXED_FORM_ARCH)
+    """A fixed-form arch (tpu.yaml as release 0.1 gave it), read through the translation to levels."""
+    return fixed_form("tpu")
 
 
 def mini() -> dict:

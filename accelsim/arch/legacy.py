@@ -25,7 +25,7 @@ from pydantic import Field, model_validator
 from .. import limits as L
 from ..errors import InputWarning
 from ..files import validate
-from .schema import BwWords, Energy, Strict, Words
+from .schema import ArchHeader, BwWords, Energy, Strict, Words
 
 FIXED_KEYS = ("pe_array", "rf", "glb", "noc")
 
@@ -94,12 +94,7 @@ class _Dram(Strict):
     energy: _EnergySpec = _EnergySpec()
 
 
-class _Fixed(Strict):
-    name: str | None = None
-    source: str | None = None
-    description: str | None = None
-    clock_mhz: float = Field(ge=1e-3, le=L.MAX_CLOCK_MHZ)
-    default_dataflow: str = Field(min_length=1)
+class _Fixed(ArchHeader):
     word_bits: Union[Annotated[int, Field(gt=0, le=L.MAX_WORD_BITS)], dict] = 16
     pe_array: _PEArray
     mac: dict = Field(default_factory=dict)

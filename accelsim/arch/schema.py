@@ -114,14 +114,19 @@ class MacSpec(Strict):
     energy_pj: Energy | None = None
 
 
-class ArchSpec(Strict):
-    """An arch file in the hierarchy form (``levels:``)."""
+class ArchHeader(Strict):
+    """The fields every arch file has, in either form."""
 
     name: str | None = None
     source: str | None = None
     description: str | None = None
     clock_mhz: float = Field(ge=1e-3, le=L.MAX_CLOCK_MHZ)
     default_dataflow: str = Field(min_length=1)
+
+
+class ArchSpec(ArchHeader):
+    """An arch file in the hierarchy form (``levels:``)."""
+
     word_bits: Union[Bits, WordBits] = 16
     mac: MacSpec = MacSpec()
     levels: list[LevelSpec] = Field(min_length=1, max_length=L.MAX_LEVELS)
