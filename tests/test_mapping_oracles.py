@@ -108,6 +108,9 @@ def random_hierarchy(rng, unicast=()):
         else:
             cap = 30_000
         lv = {"name": f"L{i}", "keeps": keeps, "capacity_words": cap}
+        if i == n - 1 and rng.random() < 0.5:  # the outermost level: some partitions double-buffered
+            lv["double_buffered"] = ({t: rng.random() < 0.5 for t in keeps} if isinstance(cap, dict)
+                                     else rng.random() < 0.5)
         if rng.random() < 0.5:
             lv["fanout"] = {"rows": rng.choice([1, 2, 3]), "cols": rng.choice([1, 2])}
             if lv["fanout"]["rows"] * lv["fanout"]["cols"] > 1:

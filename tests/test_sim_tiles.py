@@ -33,14 +33,19 @@ def test_tile_counts_from_the_hierarchy_equal_the_flat_odometer(seed):
     assert sum(flat.values()) == n
 
 
-def _synthetic(factors, irr, double, seed):
-    """Random cycles per tile kind (zeros included, so ties and zero-byte transfers happen)."""
+def _synthetic(factors, irr, double, seed, prefetch=False):
+    """Random cycles per tile kind (zeros included, so ties and zero-byte transfers happen).
+
+    ``prefetch``: single-buffered tiles that also prefetch part of the next tile while they compute.
+    """
     rng = random.Random(seed)
     costs = {}
 
     def cost(kind):
         if kind not in costs:
-            costs[kind] = TileCost(rng.choice([0, 1, 5, 40]), rng.choice([0, 1, 3, 30]), rng.choice([0, 2, 7, 50]))
+            pre = rng.choice([0, 1, 6, 45]) if prefetch and kind[2] is not None else 0
+            costs[kind] = TileCost(rng.choice([0, 1, 5, 40]), rng.choice([0, 1, 3, 30]), rng.choice([0, 2, 7, 50]),
+                                   prefetch=pre)
         return costs[kind]
 
     fast = walk_tiles(factors, irr, double, cost)
@@ -48,9 +53,33 @@ def _synthetic(factors, irr, double, seed):
     def run_array(env, kind):
         yield env.timeout(cost(kind).array)
 
-    exact = run_exact(factors, irr, double, lambda k: (cost(k).load, cost(k).drain), run_array)
-    busy = sum(n * (cost(k).load + cost(k).drain) for k, n in fast.counts.items())
+    exact = run_exact(factors, irr, double, lambda k: (cost(k).load, cost(k).drain, cost(k).prefetch), run_array)
+    busy = sum(n * (cost(k).load + cost(k).drain + cost(k).prefetch) for k, n in fast.counts.items())
     return fast, exact, busy
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_walk_equals_exact_tiles_with_prefetch_of_double_buffered_partitions(seed):
+    rng = random.Random(3000 + seed)
+    factors, irr = _random_loops(rng)
+    fast, exact, busy = _synthetic(factors, irr, False, seed, prefetch=True)
+    assert (fast.end, fast.array_end, fast.stalls, fast.counts) == \
+        (exact.end, exact.array_end, exact.stalls, exact.counts)
+    assert exact.dram_busy == busy
+
+
+def test_prefetch_hand_count():
+    """Three tiles, load 10 (tile 0: everything), array 20, drain 5, prefetch 8 (next tile's filters).
+
+    t0: load 0-10, array 10-30, prefetch 10-18 | D0 30-35, L1 35-45 | array 45-65, prefetch 45-53 |
+    D1 65-70, L2 70-80 | array 80-100 (no prefetch: last tile) | D2 100-105.
+    """
+    def cost(kind):
+        return TileCost(10, 20, 5, prefetch=8 if kind[2] is not None else 0)
+
+    fast = walk_tiles([3], [False], False, cost)
+    assert (fast.end, fast.array_end) == (105, 100)
+    assert fast.stalls == {"fill": 10, "dram": 30, "drain": 5}
 
 
 @pytest.mark.parametrize("double", [False, True])

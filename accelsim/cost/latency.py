@@ -8,8 +8,9 @@ a NoC link = parent-side transfers / its bandwidth, psums in each direction
 separately (Eyeriss's GIN and GON).  DRAM = bytes / bandwidth.  When every
 partition of the outermost on-chip level is double-buffered, DRAM overlaps
 the array except for the first tile's load and the last tile's drain:
-cycles = max(array, DRAM) + fill + drain; otherwise they serialise:
-cycles = array + DRAM.  ``bound_by`` names the largest bound.
+cycles = max(array, DRAM) + fill + drain; when only some are, the inputs
+they hold overlap: cycles = max(array, their DRAM time) + the rest of DRAM;
+otherwise they serialise: cycles = array + DRAM.  ``bound_by`` names the largest bound.
 """
 
 from __future__ import annotations
@@ -51,6 +52,16 @@ def _ceil(a: float) -> int:
 def top_double_buffered(arch: Architecture) -> bool:
     """Whether the outermost on-chip level has every partition double-buffered (tile loads overlap compute)."""
     return all(p.double_buffered for p in arch.onchip[-1].partitions)
+
+
+def prefetched_inputs(arch: Architecture) -> tuple[str, ...]:
+    """Input tensors whose next tile loads during the current one while the rest of the outermost on-chip
+    level is single-buffered: those in its double-buffered partitions (e.g. Eyeriss's filter banks).
+    Empty when every partition or none is double-buffered."""
+    top = arch.onchip[-1]
+    if top_double_buffered(arch):
+        return ()
+    return tuple(t for p in top.partitions if p.double_buffered for t in p.tensors if t != "ofmap")
 
 
 def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts) -> Latency:
@@ -100,6 +111,12 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
         last = tile_words(nest, "ofmap", m.tile_extent(top.index)) if "ofmap" in top.keeps else 0
         drain = _ceil(last * bits["ofmap"] / 8 / bw)
         cycles = max(array, bounds["dram"]) + fill + drain
+    elif prefetched_inputs(arch):  # those inputs' DRAM time overlaps the array, the rest serialises
+        pre = set(prefetched_inputs(arch))
+        d = counts.levels[arch.dram.name]
+        pre_bytes = sum((d[t].reads + d[t].rmw_reads + d[t].updates + d[t].fills) * bits[t] / 8 for t in pre)
+        rest = _ceil(max(0.0, dram_bytes(arch, counts) - pre_bytes) / bw)
+        cycles = max(array, _ceil(pre_bytes / bw)) + rest
     else:
         cycles = array + bounds["dram"]
     return Latency(cycles=cycles, compute_cycles=compute, bounds=bounds, bound_by=bound_by)

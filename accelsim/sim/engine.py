@@ -54,7 +54,7 @@ from dataclasses import dataclass
 
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
-from ..cost.latency import top_double_buffered
+from ..cost.latency import prefetched_inputs, top_double_buffered
 from ..workload.loopnest import LoopNest
 from .passes import CAUSES, RESOURCES, Acc, LayerPasses, ceil_int
 from .schedule import INPUTS
@@ -143,10 +143,19 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
             words[kind] = (load, s.final_glb_psum if nxt is None else s.tile_types[nxt].psum_in)
         return words[kind]
 
+    pre = prefetched_inputs(arch)
+
     def transfer_cycles(kind):
-        """DRAM channel cycles of the kind's load and of its drain: latency + ceil(bytes / bw), 0 if no bytes."""
+        """DRAM channel cycles of the kind's load, of its drain and of the prefetch it overlaps (the next
+        tile's inputs in double-buffered partitions, when the rest is single-buffered): latency + ceil(bytes /
+        bw) each, 0 if no bytes.  With a prefetch, a tile after the first loads only the other tensors."""
         load, drain = kind_words(kind)
-        nbytes = (sum(v * L.bytes[t] for t, v in load.items()), drain * L.bytes["ofmap"])
+        k, _, nxt, _ = kind
+        own = {t: v for t, v in load.items() if k is None or t not in pre}
+        ahead = 0.0
+        if pre and nxt is not None:
+            ahead = sum(s.tile_types[nxt].words(t) * L.bytes[t] for t in pre)
+        nbytes = (sum(v * L.bytes[t] for t, v in own.items()), drain * L.bytes["ofmap"], ahead)
         return tuple(lat + ceil_int(b / bw) if b > 0 else 0 for b in nbytes)
 
     spans = acc.spans if trace else None
@@ -168,8 +177,8 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
             """Simulate one tile of this kind once (its pass pipeline); later tiles of the kind reuse it."""
             sub_spans = [] if trace and len(acc.spans) < MAX_SPANS else None  # no room left: no spans
             dur, subs[kind] = L.tile_walk(kind, sub_spans)
-            ld, dd = transfer_cycles(kind)
-            return TileCost(ld, dur, dd, tuple(sub_spans or ()))
+            ld, dd, ahead = transfer_cycles(kind)
+            return TileCost(ld, dur, dd, tuple(sub_spans or ()), ahead)
 
         tt = walk_tiles(factors, L.irr[:nd], double, cost, spans)
         for kind, n in tt.counts.items():

@@ -35,6 +35,10 @@ is free for the next load and ``dd'`` the previous tile's drain, a tile ``(ld, a
   ``ae <- s + a``, ``c <- s + dd'``;
 * B = 1:  previous drain ``[ae, ae + dd')``, load ends ``eL = ae + dd' + ld``; ``s = eL``;
   ``ae <- s + a``, ``c <- eL``;
+* B = 1 with a prefetch (some partitions double-buffered, see :class:`TileCost`): as B = 1, but
+  the tile's load holds only the single-buffered tensors, and the next tile's prefetch is
+  requested at ``s`` and granted at once (``c <- s + prefetch``), so the previous drain waits for
+  it (requested earlier) while the array computes;
 * tile 0: ``s = eL = ld`` (the ``fill`` stall); the last drain starts at ``max(ae, c)``.
 
 The array's stall before tile i > 0 (``dram``) is ``s - ae``; after the last tile, until the
@@ -82,12 +86,16 @@ class TileCost:
         drain: DRAM channel cycles of the drain that follows the tile (0 for zero bytes).
         spans: trace spans ``(track, name, start, duration)`` of the array run, starts
             relative to the tile's start (cycles).
+        prefetch: DRAM channel cycles of the next tile's inputs held in double-buffered
+            partitions of a GLB whose other partitions are single-buffered, issued when this
+            tile starts (0 otherwise).
     """
 
     load: int
     array: int
     drain: int
     spans: tuple = ()
+    prefetch: int = 0
 
 
 @dataclass
@@ -206,12 +214,16 @@ class _Walk:
             sd = max(ae, ae + self.rel)
             el = s = sd + pend + ld
             c = el
+        if tc.prefetch:  # the next tile's prefetch is granted the channel as this tile starts
+            c = max(c, s) + tc.prefetch
         if not self._fast():
             if ld:
                 self._span("DRAM", f"load tile {self.ti}", el - ld, ld)
             if sd is not None and pend:
                 self._span("DRAM", f"drain tile {self.ti - 1}", sd, pend)
             self._span("GLB tiles", f"tile {self.ti}", ae, s + a - ae)
+            if tc.prefetch:
+                self._span("DRAM", f"prefetch for tile {self.ti + 1}", s, tc.prefetch)
             for tr, nm, t, d in tc.spans:
                 self._span(tr, nm, t + s, d)
         self.ae = s + a

@@ -65,7 +65,9 @@ def run_exact(factors: list[int], irr: list[bool], double: bool, transfer_cycles
     """Run the tile level as simpy processes (every tile an event), see the module doc.
 
     Args:
-        transfer_cycles: ``kind -> (load cycles, drain cycles)``.
+        transfer_cycles: ``kind -> (load cycles, drain cycles, prefetch cycles)``: the prefetch (the next
+            tile's inputs in double-buffered partitions, see :class:`~accelsim.sim.tiles.TileCost`) is
+            requested when the tile starts, and the next tile starts only once it is done.
         run_array: ``(env, kind) -> generator`` running one tile's passes on the array.
         spans: list to append trace spans to (capped at ``MAX_SPANS``), or None.
     """
@@ -117,10 +119,15 @@ def run_exact(factors: list[int], irr: list[bool], double: bool, transfer_cycles
         finished["end"] = env.now
 
     def array():
+        prefetch = None
         for _ in range(n_tiles):
             w = env.now
             ti, kind = yield loaded.get()
+            if prefetch is not None:
+                yield prefetch
             stalls["fill" if ti == 0 else "dram"] += env.now - w
+            prefetch = env.process(transfer(cycles(kind)[2], False, f"prefetch for tile {ti + 1}")) \
+                if len(cycles(kind)) > 2 else None
             yield from run_array(env, kind)
             span("GLB tiles", f"tile {ti}", int(w), int(env.now - w))
             yield computed.put((ti, kind))
