@@ -70,6 +70,9 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
     bits = arch.word_bits
     bounds = {"compute": compute, "dram": _ceil(dram_bytes(arch, counts) / arch.dram_bw_bytes_per_cycle)}
     for lv in arch.onchip:
+        if lv.read_bw is None and lv.write_bw is None and all(
+                p.read_bw is None and p.write_bw is None for p in lv.partitions):
+            continue  # no port limit at this level
         c = counts.levels[lv.name]
         active = max(1, m.used(m.spatial_between(lv.index, None)))
         for side, shared, per in (("read", lv.read_bw, "read_bw"), ("write", lv.write_bw, "write_bw")):

@@ -214,7 +214,8 @@ class _Best:
 
     def offer(self, ev: Evaluation) -> None:
         self.evaluated += 1
-        if self.ev is None or (ev.score, ev.mapping.key) < (self.ev.score, self.ev.mapping.key):
+        if self.ev is None or ev.score < self.ev.score or (
+                ev.score == self.ev.score and ev.mapping.key < self.ev.mapping.key):
             self.ev = ev
 
 

@@ -148,6 +148,7 @@ def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work):
     the same ``Work`` limit always gives the same sequence.
     """
     orders = loop_orders(df)
+    slots = slots_of(arch)
     n = 0
     try:
         for sp in spatial:
@@ -164,7 +165,7 @@ def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work):
                         n += 1
                         if n > cap:
                             return
-                        yield builder(arch, rows, cols, rf, glb, rem2, od, extra)
+                        yield builder(arch, rows, cols, rf, glb, rem2, od, extra, slots)
     except OutOfWork:
         return
 
@@ -176,32 +177,30 @@ def _extra(extra, d) -> int:
     return n
 
 
-def builder(arch, rows, cols, rf, glb, rem2, od, extra=None):
-    """A function that builds the Mapping of one point of the space (slots named after ``arch``'s levels)."""
+def builder(arch, rows, cols, rf, glb, rem2, od, extra=None, slots=None):
+    """A function that builds the Mapping of one point of the space (slots named after ``arch``'s levels).
+
+    ``slots``: ``slots_of(arch)``, computed once by the caller for speed.
+    """
     def build() -> Mapping:
-        slots = slots_of(arch)
+        sl = slots or slots_of(arch)
         a = arch.levels[arch.array_level]
-        factors = {a.name + ".rows": rows, a.name + ".cols": cols}
-        for name, f in (extra or {}).items():
-            factors[name] = f
+        given = {a.name + ".rows": rows, a.name + ".cols": cols, **(extra or {})}
         for i, f in rf.items():
-            factors[arch.levels[i].name] = f
+            given[arch.levels[i].name] = f
         rest = dict(rem2)
         for i, f in glb.items():
-            factors[arch.levels[i].name] = f
+            given[arch.levels[i].name] = f
             rest = {d: rest[d] // f.get(d, 1) for d in DIMS}
-        factors[arch.dram.name] = rest
-        orders = {}
-        for s in slots:
-            if s.spatial:
-                continue
-            if s.level == arch.dram.index:
-                orders[s.name] = od["dram"]
-            elif s.level >= arch.array_level:
-                orders[s.name] = od["glb"]
-            else:
-                orders[s.name] = od["rf"]
-        return make_mapping(slots, {k: v for k, v in factors.items() if k in {s.name for s in slots}}, orders)
+        given[arch.dram.name] = rest
+        factors, orders = {}, {}
+        top, dram = arch.array_level, arch.dram.index
+        for s in sl:
+            f = given.get(s.name, {})
+            factors[s.name] = {d: f.get(d, 1) for d in DIMS}
+            if not s.spatial:
+                orders[s.name] = od["dram"] if s.level == dram else od["glb"] if s.level >= top else od["rf"]
+        return Mapping(sl, factors, orders)
     return build
 
 

@@ -21,6 +21,7 @@ everything below) is a contiguous range in each dimension.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..workload.loopnest import DIMS, LoopNest
 
@@ -45,6 +46,11 @@ class Slot:
     @property
     def spatial(self) -> bool:
         return self.kind != "temporal"
+
+
+@lru_cache(maxsize=256)
+def _temporal_positions(slots: tuple[Slot, ...]) -> dict:
+    return {s.level: i for i, s in enumerate(slots) if not s.spatial}
 
 
 def slots_of(arch) -> tuple[Slot, ...]:
@@ -73,26 +79,31 @@ class Mapping:
     slots: tuple[Slot, ...]
     factors: dict[str, dict[str, int]]
     orders: dict[str, tuple[str, ...]]
-    key: tuple = field(init=False, repr=False, compare=False, hash=False)
-
+    _key: tuple | None = field(default=None, init=False, repr=False, compare=False, hash=False)
     _temporal_index: dict = field(init=False, repr=False, compare=False, hash=False)
     _suffix: list = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        k = tuple((s.name,) + tuple(self.factors[s.name][d] for d in DIMS) for s in self.slots) + tuple(
-            self.nonunit_order(s.name) for s in self.slots if not s.spatial
-        )
-        object.__setattr__(self, "key", k)
-        object.__setattr__(self, "_temporal_index", {s.level: i for i, s in enumerate(self.slots) if not s.spatial})
+        object.__setattr__(self, "_temporal_index", _temporal_positions(self.slots))
         # per slot index i: per dim, the product of the factors of slots[i:] (the tile extents)
         suffix = [None] * (len(self.slots) + 1)
-        cur = {d: 1 for d in DIMS}
+        cur = dict.fromkeys(DIMS, 1)
         suffix[len(self.slots)] = cur
         for i in range(len(self.slots) - 1, -1, -1):
             f = self.factors[self.slots[i].name]
             cur = {d: cur[d] * f[d] for d in DIMS}
             suffix[i] = cur
         object.__setattr__(self, "_suffix", suffix)
+
+    @property
+    def key(self) -> tuple:
+        """Factors per slot and the non-unit loop orders: identity, hashing and deterministic tie-breaks."""
+        if self._key is None:
+            k = tuple((s.name,) + tuple(self.factors[s.name][d] for d in DIMS) for s in self.slots) + tuple(
+                self.nonunit_order(s.name) for s in self.slots if not s.spatial
+            )
+            object.__setattr__(self, "_key", k)
+        return self._key
 
     def __hash__(self) -> int:
         return hash(self.key)
