@@ -113,7 +113,94 @@ def energies(draw, block: bool = True) -> dict:
 
 @st.composite
 def archs(draw, roomy: bool = False) -> dict:
-    """A valid arch dict (schema of ``accelsim/arch/spec.py``).
+    """A valid arch dict in either form: the earlier fixed form (:func:`fixed_archs`) or a hierarchy
+    (:func:`hierarchy_archs`)."""
+    return draw(st.one_of(fixed_archs(roomy), hierarchy_archs(roomy)))
+
+
+@st.composite
+def hierarchy_archs(draw, roomy: bool = False) -> dict:
+    """A valid arch dict in the ``levels:`` form: one level inside the PE, the array level with the PE
+    array as its fan-out, and sometimes a third level above it; random keeps (bypass), partitions,
+    double buffering per partition, per-tensor energies and NoC links.
+
+    Mapping files of :func:`valid_mappings` use the earlier keys, which name DRAM, the array level,
+    its fan-out and the single level inside the PE, so every generated hierarchy has those.
+    """
+    a = draw(fixed_archs(roomy))
+    big = 1 << 16
+
+    def keeps():
+        k = [t for t in ("filter", "ifmap", "ofmap") if draw(st.booleans())]
+        return k or [draw(st.sampled_from(["filter", "ifmap", "ofmap"]))]
+
+    def capacity(ks, small, huge):
+        if draw(st.booleans()):
+            return {t: huge if roomy else draw(st.sampled_from(small)) for t in ks}
+        return huge * len(ks) if roomy else draw(st.sampled_from(small)) * len(ks)
+
+    def energy():
+        e = {}
+        for k in ("read_pj", "fill_pj", "update_pj"):
+            draw(_maybe(e, k, finite_floats(0, 500)))
+        draw(_maybe(e, "block", st.integers(1, 8)))
+        return e
+
+    names = draw(st.permutations(["RF", "spad", "GLB", "L2", "buf_0", "PE-regs"]))
+    inner_k, array_k = keeps(), keeps()
+    inner = {"name": names[0], "keeps": inner_k,
+             "capacity_words": capacity(inner_k, [1, 2, 3, 4, 8, 12, 24, 64, 224], big)}
+    draw(_maybe(inner, "fifo", st.booleans()))
+    if draw(st.booleans()):
+        inner["energy"] = energy() if draw(st.booleans()) else {t: energy() for t in inner_k}
+    arr = {"name": names[1], "keeps": array_k,
+           "capacity_words": capacity(array_k, [64, 96, 256, 1024, 4096], 1 << 22),
+           "fanout": {"rows": a["pe_array"]["rows"], "cols": a["pe_array"]["cols"]},
+           "noc": {t: dict(l, **({"energy_pj": draw(finite_floats(0, 20))} if draw(st.booleans()) else {}))
+                   for t, l in a["noc"].items() if t != "energy"}}
+    parts = list(arr["capacity_words"]) if isinstance(arr["capacity_words"], dict) else None
+    if parts and draw(st.booleans()):
+        arr["double_buffered"] = {t: draw(st.booleans()) for t in parts}
+    else:
+        draw(_maybe(arr, "double_buffered", st.booleans()))
+    arr["read_bw_words"] = a["glb"]["read_bw_words"]
+    arr["write_bw_words"] = a["glb"]["write_bw_words"]
+    draw(_maybe(arr, "banks", st.sampled_from([1, 2, 3, 4, 8])))
+    if draw(st.booleans()):
+        arr["energy"] = energy()
+    levels = [inner, arr]
+    if draw(st.booleans()):
+        outer_k = keeps()
+        levels.append({"name": names[2], "keeps": outer_k,
+                       "capacity_words": capacity(outer_k, [1024, 8192, 1 << 16], 1 << 22)})
+    h = {k: v for k, v in a.items() if k not in ("pe_array", "rf", "glb", "noc", "dram")}
+    h["levels"] = levels
+    if "dram" in a:
+        d = dict(a["dram"])
+        if "energy" in d:
+            d["energy"] = {("fill_pj" if k == "write_pj" else k): v for k, v in d["energy"].items()}
+        h["dram"] = d
+    return h
+
+
+def slot_of_old_key(arch: dict) -> dict:
+    """Slot names of an arch dict (either form) for the mapping-file keys dram, glb, rows, cols, rf."""
+    if "levels" not in arch:
+        return {"dram": "DRAM", "glb": "GLB", "rows": "GLB.rows", "cols": "GLB.cols", "rf": "RF"}
+    lv = arch["levels"]
+    dram = arch.get("dram", {}).get("name", "DRAM")
+    return {"dram": dram, "glb": lv[1]["name"], "rows": lv[1]["name"] + ".rows", "cols": lv[1]["name"] + ".cols",
+            "rf": lv[0]["name"]}
+
+
+def pe_array(arch: dict) -> dict:
+    """``{rows, cols}`` of the PE array of an arch dict in either form."""
+    return arch["pe_array"] if "levels" not in arch else arch["levels"][1]["fanout"]
+
+
+@st.composite
+def fixed_archs(draw, roomy: bool = False) -> dict:
+    """A valid arch dict in the earlier fixed form (``pe_array``, ``rf``, ``glb``, ``noc``).
 
     With ``roomy=True`` the RF and GLB are big enough for any tile of the tiny
     layers of :func:`workloads` (even double-buffered), so any mapping that obeys
@@ -176,8 +263,9 @@ def archs(draw, roomy: bool = False) -> dict:
 
 
 def arch_pes(arch: dict) -> int:
-    """Number of PEs of an arch dict."""
-    return arch["pe_array"]["rows"] * arch["pe_array"]["cols"]
+    """Number of PEs of an arch dict (either form)."""
+    pe = pe_array(arch)
+    return pe["rows"] * pe["cols"]
 
 
 # ----------------------------------------------------------------------------- workloads
@@ -552,7 +640,7 @@ def valid_mappings(draw, case: WorkloadCase, arch: dict, dataflow: str) -> dict:
     """A valid ``--mapping`` file for some MAC layers of ``case`` under ``dataflow`` on ``arch``."""
     macs = case.mac_layers
     chosen = draw(st.lists(st.sampled_from(macs), min_size=1, max_size=len(macs), unique_by=lambda l: l.name))
-    rows, cols = arch["pe_array"]["rows"], arch["pe_array"]["cols"]
+    rows, cols = pe_array(arch)["rows"], pe_array(arch)["cols"]
     return {"layers": {l.name: draw(layer_mapping(l.dims, dataflow, rows, cols)) for l in chosen}}
 
 
@@ -574,7 +662,7 @@ def invalid_mappings(draw, case: WorkloadCase, arch: dict, dataflow: str) -> tup
     spec = layers[name]
     dims = next(l.dims for l in case.layers if l.name == name)
     df = bundled_dataflows()[dataflow]
-    rows, cols = arch["pe_array"]["rows"], arch["pe_array"]["cols"]
+    rows, cols = pe_array(arch)["rows"], pe_array(arch)["cols"]
     kind = draw(st.sampled_from(BROKEN_MAPPING_KINDS))
     if kind == "macless_layer" and not any(l.dims is None for l in case.layers):
         kind = "unknown_layer"

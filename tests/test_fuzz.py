@@ -48,6 +48,7 @@ from typer.testing import CliRunner
 from accelsim.cli import app
 from fuzz_strategies import (
     archs,
+    slot_of_old_key,
     arch_pes,
     cli_options,
     effective_dataflow,
@@ -269,8 +270,6 @@ def _option_names(opts) -> list[str]:
 
 # ----------------------------------------------------------------------------- tests
 
-#: Mapping-file keys of the earlier fixed form -> slot names of a translated fixed-form arch.
-SLOT_OF_OLD_KEY = {"dram": "DRAM", "glb": "GLB", "rows": "GLB.rows", "cols": "GLB.cols", "rf": "RF"}
 
 
 
@@ -312,13 +311,14 @@ def test_valid_fixed_mapping(arch, case, data):
             assert l["search"]["fixed_mapping"] is True
             # the mapping file uses the fixed form's keys; the report names the slots after the
             # translated arch's levels (RF, GLB with its fan-out, DRAM)
-            want = {SLOT_OF_OLD_KEY[lvl]: {k: v for k, v in spec.get(lvl, {}).items() if v > 1}
+            slot_of = slot_of_old_key(arch)
+            want = {slot_of[lvl]: {k: v for k, v in spec.get(lvl, {}).items() if v > 1}
                     for lvl in ("dram", "glb", "rows", "cols", "rf")}
             # a 1x1 array has no GLB fan-out slots, so compare the slots that hold factors
             got_f = {k: v for k, v in l["mapping"]["factors"].items() if v}
             assert got_f == {k: v for k, v in want.items() if v}, (l["name"], l["mapping"]["factors"], want)
             for lvl, order in spec.get("orders", {}).items():
-                slot = SLOT_OF_OLD_KEY[lvl]
+                slot = slot_of[lvl]
                 listed = [x for x in order if want[slot].get(x, 1) > 1]
                 got = [x for x in l["mapping"]["orders"][slot] if x in order]
                 assert got == listed, (l["name"], lvl, got, listed)
