@@ -2,21 +2,25 @@
 
 Two levels, each in its own module:
 
-* **Tile level** (:mod:`accelsim.sim.tiles`): a *loader* brings each GLB tile's new words in
-  from DRAM (filters, ifmaps, psums fetched back), the *PE array* runs the tile, a *writer*
-  drains the ofmap words that leave.  Loader and writer share one DRAM channel; a transfer
-  takes ``latency + ceil(bytes / bandwidth)`` cycles, a zero-byte one none (it still takes
-  its turn).  Arbitration: the waiting transfer requested earliest goes first; a load and a
-  drain requested in the same cycle: the load first.  GLB tile slots: 1, or 2 when the GLB is
+* **Tile level** (:mod:`accelsim.sim.tiles`): a *loader* brings each tile of the outermost
+  on-chip level ("GLB" below) in from DRAM (its new words: the tensors it keeps, and psums
+  fetched back), the *PE array* runs the tile, a *writer* drains the ofmap words that leave.
+  Loader and writer share one DRAM channel; a transfer takes ``latency + ceil(bytes /
+  bandwidth)`` cycles, a zero-byte one none (it still takes its turn).  Arbitration: the
+  waiting transfer requested earliest goes first; a load and a drain requested in the same
+  cycle: the load first.  GLB tile slots: 1, or 2 when every partition of the GLB is
   double-buffered; a load needs a free slot, a slot frees once its tile is computed and
   drained.  A single-buffered GLB therefore serialises load, compute and drain; a
-  double-buffered one hides the next load under compute.
+  double-buffered one hides the next load under compute; a partly double-buffered one
+  prefetches the next tile's inputs held in its double-buffered partitions.
 * **Pass level** (:mod:`accelsim.sim.passes`): within a tile, a *feeder* delivers each pass's
-  operands over the NoC limited by the GLB read port (and by bank conflicts with
-  ``glb.banks`` >= 3), the array computes the pass (product of the RF factors, one MAC per PE
-  per cycle), a *collector* returns the psums that leave over the psum link, limited by the
-  GLB write port; with double-buffered RFs or operand FIFOs they overlap by one pass.  A
-  tile boundary drains this pipeline.  Systolic arrays (ifmap NoC of type ``systolic``) time
+  operands (every hop of :mod:`accelsim.cost.traffic` that happens at the pass, from its
+  parent level: a port, limited by bank conflicts (:mod:`accelsim.sim.ports`), or the DRAM
+  channel for a tensor that bypasses the GLB) over the NoC links, the array computes the pass
+  (the temporal loops inside the PE, one MAC per MAC unit per cycle), a *collector* returns
+  the psums that leave over the psum link, limited by the parent's write port; with
+  double-buffered partitions or operand FIFOs inside the PE they overlap by one pass.  A tile
+  boundary drains this pipeline.  Systolic arrays (ifmap NoC of type ``systolic``) time
   folds as SCALE-Sim does (:mod:`accelsim.sim.systolic`).
 
 Stalls are charged from the PE array's point of view, by cause: ``fill``

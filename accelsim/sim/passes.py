@@ -1,16 +1,18 @@
-"""Pass level of the simulator: one GLB tile's passes on the PE array.
+"""Pass level of the simulator: one tile's passes on the PE array.
 
-A *pass* is one iteration of the GLB loops within a tile (see :mod:`accelsim.sim.schedule`);
-every active PE runs the RF loops, one MAC per cycle.  Per pass, a *feeder* delivers the new
-operands over the NoC (per-tensor links, ``ceil(words / bw)`` cycles) limited by the GLB read
-port (or, with ``glb.banks`` >= 3, by the share of the read bandwidth the tensor's own banks
-give); the array computes the pass; a *collector* returns the psums that leave, after spatial
-reduction, over the psum link, limited by the GLB write port.  With double-buffered RFs or
-operand FIFOs the feeder runs one pass ahead and the collector one pass behind; otherwise the
-three take turns.  Systolic arrays time folds as SCALE-Sim does (:mod:`accelsim.sim.systolic`).
-A tile starts with an empty pass pipeline and ends with it drained, so a tile's timeline
-depends only on its kind (see :mod:`accelsim.sim.tiles`).  Times are cycles (integers);
-words may be fractional means (see the schedule).
+A *pass* is one iteration of the pass loops within a tile (see :mod:`accelsim.sim.schedule`);
+every active PE runs the loops inside it, one MAC per cycle per MAC unit.  Per pass, a
+*feeder* delivers the new operands: each hop's words take ``words / bw`` cycles on every
+resource they use (the parent's read port or partition, :mod:`accelsim.sim.ports`, with bank
+conflicts; the DRAM channel for a tensor that comes from DRAM; the NoC link it crosses), and
+the slowest resource sets the time (rounded up); the array computes the pass; a *collector*
+returns the psums that leave, after spatial reduction, over the psum link, limited by the
+parent's write port.  With double-buffered partitions or operand FIFOs inside the PE the
+feeder runs one pass ahead and the collector one pass behind; otherwise the three take turns.
+Systolic arrays time folds as SCALE-Sim does (:mod:`accelsim.sim.systolic`).  A tile starts
+with an empty pass pipeline and ends with it drained, so a tile's timeline depends only on its
+kind (see :mod:`accelsim.sim.tiles`).  Times are cycles (integers); words may be fractional
+means (see the schedule).
 
 Default mode: :meth:`LayerPasses.tile_walk` runs the recurrences of
 :mod:`accelsim.sim.passwalk` over the GLB loop hierarchy (cost independent of the number of
