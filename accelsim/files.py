@@ -207,13 +207,22 @@ class _Loader(yaml.SafeLoader):
 
     def construct_yaml_int(self, node):
         try:
-            return super().construct_yaml_int(node)
+            value = super().construct_yaml_int(node)
         except ValueError:  # Python's limit on int digits (4,300): a traceback before
+            value = None
+        # a hex, octal or binary literal converts at any length, but could not be printed in a message
+        if value is None or abs(value).bit_length() > _MAX_INT_BITS:
             raise _Limit(f"the number at line {node.start_mark.line + 1} has {len(str(node.value)):,} "
                          "characters; numbers that long are not accepted (no size comes near)") from None
+        return value
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+
+
+#: Integers above 2**1024 (309 decimal digits) are refused at load: every bound is far smaller, and Python
+#: cannot print an int of more than 4,300 digits in a message.
+_MAX_INT_BITS = 1024
 
 
 class _Limit(Exception):

@@ -472,6 +472,14 @@ def test_5000_digit_integer():
     fails(run("run", "eyeriss.yaml", write("bigint.yaml", text)), "bigint.yaml", "line 1", "5,000 characters")
 
 
+@pytest.mark.parametrize("literal", ["0x" + "f" * 300, "0" + "7" * 400, "0b" + "1" * 1100])
+def test_long_hex_octal_binary_integers_are_refused_not_printed(literal):
+    """A hex literal converts at any length, but a message could not print it (found by the long fuzz run)."""
+    text = "input: {channels: 3, height: 4, width: 4}\nlayers: [{type: conv2d, out_channels: 1, kernel: 1, " \
+           f"out_width: {literal}}}]\n"
+    fails(run("run", "eyeriss.yaml", write("hexint.yaml", text)), "hexint.yaml", "line 2", "numbers that long")
+
+
 @pytest.mark.parametrize("content", ["\x00", "name: \x07\n", "name: a\x1b[31m\n", "name: \x7f\n"])
 def test_control_character_in_yaml(content):
     Path("ctl.yaml").write_text(content)
