@@ -44,8 +44,10 @@ def _synthetic(factors, irr, double, seed, prefetch=False):
     def cost(kind):
         if kind not in costs:
             pre = rng.choice([0, 1, 6, 45]) if prefetch and kind[2] is not None else 0
-            costs[kind] = TileCost(rng.choice([0, 1, 5, 40]), rng.choice([0, 1, 3, 30]), rng.choice([0, 2, 7, 50]),
-                                   prefetch=pre)
+            array = rng.choice([0, 1, 3, 30])
+            stream = rng.choice([0, 0, 1, array])  # a stream is part of the array time
+            costs[kind] = TileCost(rng.choice([0, 1, 5, 40]), array, rng.choice([0, 2, 7, 50]),
+                                   prefetch=pre, stream=stream)
         return costs[kind]
 
     fast = walk_tiles(factors, irr, double, cost)
@@ -53,8 +55,9 @@ def _synthetic(factors, irr, double, seed, prefetch=False):
     def run_array(env, kind):
         yield env.timeout(cost(kind).array)
 
-    exact = run_exact(factors, irr, double, lambda k: (cost(k).load, cost(k).drain, cost(k).prefetch), run_array)
-    busy = sum(n * (cost(k).load + cost(k).drain + cost(k).prefetch) for k, n in fast.counts.items())
+    exact = run_exact(factors, irr, double, lambda k: (cost(k).load, cost(k).drain, cost(k).prefetch, cost(k).stream),
+                      run_array)
+    busy = sum(n * (cost(k).load + cost(k).drain + cost(k).prefetch + cost(k).stream) for k, n in fast.counts.items())
     return fast, exact, busy
 
 

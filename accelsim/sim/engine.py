@@ -166,14 +166,22 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
     double = top_double_buffered(arch)
     if exact:
         pass_lists: dict = {}
+        streams: dict = {}
+
+        def stream(kind):
+            """The DRAM stream cycles of a tile kind's passes (the pass walk's busy time; exact mode times the
+            passes themselves, but needs the figure before the tile runs)."""
+            if kind not in streams:
+                streams[kind] = L.tile_walk(kind)[1].busy.get("dram_stream", 0)
+            return streams[kind]
 
         def run_array(env, kind):
             if kind not in pass_lists:
                 pass_lists[kind] = L.passes(kind)
             yield from L.run_tile(env, pass_lists[kind], acc, trace, absolute=True)
 
-        tt = run_exact(factors, L.irr[:nd], double, transfer_cycles, run_array, spans)
-        acc.busy["dram"] += tt.dram_busy
+        tt = run_exact(factors, L.irr[:nd], double, lambda k: transfer_cycles(k) + (stream(k),), run_array, spans)
+        acc.busy["dram"] += tt.dram_busy - sum(n * stream(k) for k, n in tt.counts.items())
     else:
         subs: dict = {}
 
@@ -182,7 +190,7 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
             sub_spans = [] if trace and len(acc.spans) < MAX_SPANS else None  # no room left: no spans
             dur, subs[kind] = L.tile_walk(kind, sub_spans)
             ld, dd, ahead = transfer_cycles(kind)
-            return TileCost(ld, dur, dd, tuple(sub_spans or ()), ahead)
+            return TileCost(ld, dur, dd, tuple(sub_spans or ()), ahead, subs[kind].busy.get("dram_stream", 0))
 
         tt = walk_tiles(factors, L.irr[:nd], double, cost, spans)
         for kind, n in tt.counts.items():

@@ -39,6 +39,8 @@ is free for the next load and ``dd'`` the previous tile's drain, a tile ``(ld, a
   the tile's load holds only the single-buffered tensors, and the next tile's prefetch is
   requested at ``s`` and granted at once (``c <- s + prefetch``), so the previous drain waits for
   it (requested earlier) while the array computes;
+* in every mode, the DRAM traffic of the tile's own passes (tensors that bypass the GLB) holds the
+  channel from ``s`` for its busy time (after any prefetch): ``c <- max(c, s) + prefetch + stream``;
 * tile 0: ``s = eL = ld`` (the ``fill`` stall); the last drain starts at ``max(ae, c)``.
 
 The array's stall before tile i > 0 (``dram``) is ``s - ae``; after the last tile, until the
@@ -89,6 +91,10 @@ class TileCost:
         prefetch: DRAM channel cycles of the next tile's inputs held in double-buffered
             partitions of a GLB whose other partitions are single-buffered, issued when this
             tile starts (0 otherwise).
+        stream: DRAM channel cycles the tile's passes take for tensors that bypass the GLB
+            (``dram_stream``); the tile level counts them as held from the tile's start, after
+            the prefetch, so loads and drains overlapping the array wait for them (at most the
+            array time, so they never delay the next tile by themselves).
     """
 
     load: int
@@ -96,6 +102,7 @@ class TileCost:
     drain: int
     spans: tuple = ()
     prefetch: int = 0
+    stream: int = 0
 
 
 @dataclass
@@ -214,8 +221,8 @@ class _Walk:
             sd = max(ae, ae + self.rel)
             el = s = sd + pend + ld
             c = el
-        if tc.prefetch:  # the next tile's prefetch is granted the channel as this tile starts
-            c = max(c, s) + tc.prefetch
+        if tc.prefetch or tc.stream:  # granted the channel as this tile starts
+            c = max(c, s) + tc.prefetch + tc.stream
         if not self._fast():
             if ld:
                 self._span("DRAM", f"load tile {self.ti}", el - ld, ld)

@@ -65,9 +65,10 @@ def run_exact(factors: list[int], irr: list[bool], double: bool, transfer_cycles
     """Run the tile level as simpy processes (every tile an event), see the module doc.
 
     Args:
-        transfer_cycles: ``kind -> (load cycles, drain cycles, prefetch cycles)``: the prefetch (the next
-            tile's inputs in double-buffered partitions, see :class:`~accelsim.sim.tiles.TileCost`) is
-            requested when the tile starts, and the next tile starts only once it is done.
+        transfer_cycles: ``kind -> (load, drain, prefetch, stream)`` cycles: the prefetch (the next
+            tile's inputs in double-buffered partitions) and the stream (the tile's passes' own DRAM
+            traffic), see :class:`~accelsim.sim.tiles.TileCost`, are requested as one transfer when the
+            tile starts, and the next tile starts only once it is done.
         run_array: ``(env, kind) -> generator`` running one tile's passes on the array.
         spans: list to append trace spans to (capped at ``MAX_SPANS``), or None.
     """
@@ -126,8 +127,8 @@ def run_exact(factors: list[int], irr: list[bool], double: bool, transfer_cycles
             if prefetch is not None:
                 yield prefetch
             stalls["fill" if ti == 0 else "dram"] += env.now - w
-            prefetch = env.process(transfer(cycles(kind)[2], False, f"prefetch for tile {ti + 1}")) \
-                if len(cycles(kind)) > 2 else None
+            ahead = sum(cycles(kind)[2:4])  # the prefetch, then the passes' own DRAM stream
+            prefetch = env.process(transfer(ahead, False, f"prefetch / stream of tile {ti}")) if ahead else None
             yield from run_array(env, kind)
             span("GLB tiles", f"tile {ti}", int(w), int(env.now - w))
             yield computed.put((ti, kind))
