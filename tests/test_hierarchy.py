@@ -145,3 +145,23 @@ def test_unmappable_fixed_form_file_is_told_about_its_own_fields():
         with pytest.raises(MappingError, match=want.replace(".", r"\.")) as e:
             search(nest, a, load_dataflow("rs"))
         assert "levels." not in str(e.value)
+
+
+def test_a_level_with_wider_psums_fits_them_in_proportion():
+    """word_bits per level: 32-bit psums next to 16-bit operands take two words each of a shared buffer."""
+    base = {"name": "w", "clock_mhz": 100, "default_dataflow": "ws", "word_bits": 16,
+            "levels": [{"name": "RF", "capacity_words": 10, "word_bits": {"psum": 32}},
+                       {"name": "GLB", "capacity_words": 4096, "fanout": {"rows": 1, "cols": 1}}]}
+    a = build_arch(base, "w.yaml")
+    assert a.levels[0].word_bits == {"filter": 16, "ifmap": 16, "ofmap": 32}
+    assert a.levels[1].word_bits == {"filter": 16, "ifmap": 16, "ofmap": 16}
+    nest = LoopNest(dims=dict(N=1, G=1, M=3, C=1, P=1, Q=1, R=1, S=1), H=1, W=1)
+    # RF tile: 3 filter + 1 ifmap + 3 psums x 2 = 10 words: fits; a 4th output does not
+    m = make_mapping(slots_of(a), {"RF": {"M": 3}})
+    assert fits(nest, a, m) is None
+    nest4 = LoopNest(dims=dict(N=1, G=1, M=4, C=1, P=1, Q=1, R=1, S=1), H=1, W=1)
+    assert "RF filter+ifmap+ofmap tiles of 13 words exceed 10" in fits(nest4, a, make_mapping(slots_of(a),
+                                                                                              {"RF": {"M": 4}}))
+    # the default energy of a 32-bit word is twice a 16-bit one's
+    e = a.levels[0].energy
+    assert e["ofmap"].read_pj == pytest.approx(2 * e["ifmap"].read_pj)

@@ -117,6 +117,7 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
             raise InputError("keeps no tensor; list at least one, or leave the level out", source=src,
                              field=f"{where}.keeps")
         keeps = tuple(t for t in TENSORS if t in keeps_raw)
+        lbits = _level_bits(lv.word_bits, bits, src, f"{where}.word_bits")
         if isinstance(lv.capacity_words, dict):
             keys, covered = {}, []
             for k in lv.capacity_words:
@@ -141,17 +142,18 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
             if isinstance(lv.read_bw_words, dict) else {k: None for k in keys.values()}
         wr = _per_partition(lv.write_bw_words, keys, None, src, f"{where}.write_bw_words") \
             if isinstance(lv.write_bw_words, dict) else {k: None for k in keys.values()}
-        parts = tuple(Partition(ts, words[ts], banks[ts], db[ts], rd[ts], wr[ts], tuple(bits[t] for t in ts),
-                                words[ts] * bits["ifmap" if "ifmap" in ts else ts[0]])
+        parts = tuple(Partition(ts, words[ts], banks[ts], db[ts], rd[ts], wr[ts], tuple(lbits[t] for t in ts),
+                                words[ts] * lbits["ifmap" if "ifmap" in ts else ts[0]])
                       for ts in sorted(keys.values(), key=lambda ts: TENSORS.index(ts[0])))
         default_pj = et.RF_PJ if i < array else et.GLB_PJ
-        energy = _energy(lv.energy, keeps, default_pj, scale, used, f"{where}.energy")
+        energy = _energy(lv.energy, keeps, default_pj, {t: lbits[t] / 16.0 for t in TENSORS}, used,
+                         f"{where}.energy")
         noc = _noc(lv, bits, scale, used, src, where) if declared[i] else {}
         if lv.noc is not None and not declared[i]:
             raise InputError("a NoC is stated, but the level has no fan-out (set fanout: {rows, cols})",
                              source=src, field=f"{where}.noc")
         levels.append(StorageLevel(lv.name, i, keeps, parts, inst[i], lv.fanout.rows, lv.fanout.cols, lv.fifo,
-                                   energy, noc, False, shared_rd, shared_wr))
+                                   energy, noc, False, shared_rd, shared_wr, lbits))
     d = s.dram
     if d.bw_bytes_per_cycle is not None:
         dram_bw = d.bw_bytes_per_cycle
@@ -164,7 +166,8 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
         dram_bw = et.DEFAULT_DRAM_BYTES_PER_CYCLE
         used.append("dram.bw_bytes_per_cycle")
     levels.append(StorageLevel(d.name, len(levels), TENSORS, (Partition(TENSORS, None),), 1, 1, 1, False,
-                               _energy(d.energy, TENSORS, et.DRAM_PJ, scale, used, "dram.energy"), {}, True))
+                               _energy(d.energy, TENSORS, et.DRAM_PJ, scale, used, "dram.energy"), {}, True,
+                               None, None, dict(bits)))
     mac_pj = s.mac.energy_pj
     if mac_pj is None:
         mac_pj = et.MAC_PJ * scale["ifmap"]
@@ -175,6 +178,18 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
         dram_latency_cycles=d.latency_cycles, defaults_used=tuple(used), form=form,
         resolved_path=resolved_path, bundled=bundled,
     )
+
+
+def _level_bits(spec, bits: dict, src: str, where: str) -> dict:
+    """A level's word bits per tensor: the arch's, overridden by the level's own ``word_bits``."""
+    if spec is None:
+        return dict(bits)
+    if isinstance(spec, int):
+        return {t: spec for t in TENSORS}
+    if spec.ofmap is not None and spec.psum is not None:
+        raise InputError("give ofmap or psum, not both", source=src, field=where)
+    own = {"filter": spec.filter, "ifmap": spec.ifmap, "ofmap": spec.ofmap if spec.ofmap is not None else spec.psum}
+    return {t: own[t] if own[t] is not None else bits[t] for t in TENSORS}
 
 
 def _noc(lv, bits, scale, used, src, where) -> dict:

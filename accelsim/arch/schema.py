@@ -62,6 +62,15 @@ class NocSpec(Strict):
     psum: NocLinkSpec | None = None
 
 
+class LevelBitsSpec(Strict):
+    """Word bits of some tensors at one level (the rest take the arch's ``word_bits``)."""
+
+    filter: Bits | None = None
+    ifmap: Bits | None = None
+    ofmap: Bits | None = None
+    psum: Bits | None = None
+
+
 class FanoutSpec(Strict):
     rows: int = Field(default=1, ge=1, le=L.MAX_PE_SIDE)
     cols: int = Field(default=1, ge=1, le=L.MAX_PE_SIDE)
@@ -83,6 +92,7 @@ class LevelSpec(Strict):
     write_bw_words: _per(BwWords) | None = None
     double_buffered: _per(bool) = False
     fifo: bool = False
+    word_bits: Union[Bits, LevelBitsSpec, None] = None
     fanout: FanoutSpec = FanoutSpec()
     energy: Union[ActionEnergySpec, PerTensorEnergySpec] = ActionEnergySpec()
     noc: NocSpec | None = None

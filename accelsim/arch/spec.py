@@ -14,6 +14,7 @@ per cycle per instance; DRAM in bytes per cycle or GB/s; energy in pJ)::
         keeps: [filter, ifmap, ofmap]   # default: all three; the others bypass this level
         capacity_words: {filter: 224, ifmap: 12, ofmap: 24}   # partitioned; an int = shared
         fifo: true                  # operand FIFOs: the next pass's operands arrive during compute
+        # word_bits: {ofmap: 32}    # this level's own widths (default: the arch's word_bits)
         energy:                     # per tensor (or one block for all): per word, or per entry of `block` words
           filter: {read_pj: 1.5, fill_pj: 1.5}
           ifmap:  {read_pj: 1.5, fill_pj: 1.5}
@@ -135,6 +136,8 @@ class StorageLevel:
         is_dram: the outermost level.
         read_bw, write_bw: words per cycle per instance of one port the
             partitions share (``None``: per-partition ports, or no limit).
+        word_bits: bits per word of each tensor at this level (the arch's, unless the
+            level states its own, e.g. 16-bit psums in a scratchpad of 8-bit operands).
     """
 
     name: str
@@ -150,6 +153,7 @@ class StorageLevel:
     is_dram: bool = False
     read_bw: float | None = None
     write_bw: float | None = None
+    word_bits: dict = field(default_factory=dict)
 
     @property
     def fanout(self) -> int:
@@ -165,7 +169,7 @@ class StorageLevel:
     def to_dict(self) -> dict:
         return {
             "name": self.name, "keeps": list(self.keeps), "instances": self.instances,
-            "fanout": {"rows": self.rows, "cols": self.cols}, "fifo": self.fifo,
+            "fanout": {"rows": self.rows, "cols": self.cols}, "fifo": self.fifo, "word_bits": self.word_bits,
             "read_bw_words_per_cycle": self.read_bw, "write_bw_words_per_cycle": self.write_bw,
             "partitions": [{"tensors": list(p.tensors), "words": p.words, "banks": p.banks,
                             "double_buffered": p.double_buffered, "read_bw_words_per_cycle": p.read_bw,

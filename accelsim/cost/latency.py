@@ -70,6 +70,7 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
     bits = arch.word_bits
     bounds = {"compute": compute, "dram": _ceil(dram_bytes(arch, counts) / arch.dram_bw_bytes_per_cycle)}
     for lv in arch.onchip:
+        lb = lv.word_bits
         if lv.read_bw is None and lv.write_bw is None and all(
                 p.read_bw is None and p.write_bw is None for p in lv.partitions):
             continue  # no port limit at this level
@@ -77,14 +78,14 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
         active = max(1, m.used(m.spatial_between(lv.index, None)))
         for side, shared, per in (("read", lv.read_bw, "read_bw"), ("write", lv.write_bw, "write_bw")):
             def words(ts):
-                return sum((c[t].read_words if side == "read" else c[t].write_words) * bits[t] for t in ts)
+                return sum((c[t].read_words if side == "read" else c[t].write_words) * lb[t] for t in ts)
             if shared is not None:
-                ref = bits["ifmap"]
+                ref = lb["ifmap"]
                 bounds[f"{lv.name}_{side}"] = _ceil(words(lv.keeps) / ref / active / shared)
             for p in lv.partitions:
                 bw = getattr(p, per)
                 if bw is not None:
-                    ref = partition_ref_bits(arch, p.tensors)
+                    ref = partition_ref_bits(lb, p.tensors)
                     bounds[f"{lv.name}_{'+'.join(p.tensors)}_{side}"] = _ceil(words(p.tensors) / ref / active / bw)
     psum = {}
     for t in TENSORS:

@@ -113,9 +113,12 @@ def tile_words(nest: LoopNest, tensor: str, inner: dict[str, int]) -> int:
             * pattern_size((nest.stride[1], nest.dilation[1], 0, 0), (inner["Q"], inner["S"])))
 
 
-def partition_ref_bits(arch: Architecture, tensors) -> int:
-    """Width of a partition's capacity words: the ifmap's if it holds the ifmap, else its first tensor's."""
-    return arch.word_bits["ifmap" if "ifmap" in tensors else tensors[0]]
+def partition_ref_bits(bits: dict, tensors) -> int:
+    """Width of a partition's capacity words: the ifmap's if it holds the ifmap, else its first tensor's.
+
+    ``bits``: the level's word bits per tensor (``StorageLevel.word_bits``).
+    """
+    return bits["ifmap" if "ifmap" in tensors else tensors[0]]
 
 
 def level_fits(nest: LoopNest, arch: Architecture, level: int, ext: dict[str, int]) -> str | None:
@@ -130,9 +133,9 @@ def level_fits(nest: LoopNest, arch: Architecture, level: int, ext: dict[str, in
     for p in lv.partitions:
         if p.words is None:
             continue
-        ref = partition_ref_bits(arch, p.tensors)
+        ref = partition_ref_bits(lv.word_bits, p.tensors)
         k = 2 if p.double_buffered else 1
-        used = k * sum(tile_words(nest, t, ext) * arch.word_bits[t] for t in p.tensors)
+        used = k * sum(tile_words(nest, t, ext) * lv.word_bits[t] for t in p.tensors)
         if used > p.words * ref:
             what = "+".join(p.tensors)
             buf = " (x2 buffers)" if k == 2 else ""

@@ -235,8 +235,8 @@ def why_unmappable(nest: LoopNest, arch: Architecture) -> str:
     partition).  The message names the arch fields that could be raised.
     """
     one = {d: 1 for d in DIMS}
-    b = arch.word_bits
     for lv in arch.onchip:
+        b = lv.word_bits
         for p in lv.partitions:
             k = 2 if p.double_buffered else 1
             ref = b["ifmap" if "ifmap" in p.tensors else p.tensors[0]]

@@ -31,7 +31,7 @@ from itertools import islice
 from ..arch.spec import Architecture
 from ..workload.loopnest import DIMS, TENSORS, LoopNest
 from ..mapping.dataflow import Dataflow, stationary_order
-from ..mapping.mapping import Mapping, make_mapping, slots_of
+from ..mapping.mapping import Mapping, slots_of
 from ..cost.model import level_fits_ok
 from .tilings import OutOfWork, Work, divisors, glb_candidates, glb_fits, pe_levels, rf_candidates, spatial_below
 

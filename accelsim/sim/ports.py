@@ -38,7 +38,7 @@ class Ports:
                     bw = own if own is not None else (shared * p.banks / total_banks if shared is not None else None)
                     if bw is None:
                         continue
-                    ref = partition_ref_bits(arch, p.tensors)
+                    ref = partition_ref_bits(lv.word_bits, p.tensors)
                     shares = _bank_shares(nest, arch, ext, p) if (
                         side == "read" and len(p.tensors) > 1 and p.banks >= len(p.tensors)) else None
                     for t in p.tensors:
@@ -56,7 +56,8 @@ class Ports:
         if g is None or not words:
             return
         key, bw, ref = g
-        demand[key] = demand.get(key, 0.0) + words * self.arch.word_bits[tensor] / ref / self.active[level] / bw
+        bits = self.arch.levels[level].word_bits[tensor]
+        demand[key] = demand.get(key, 0.0) + words * bits / ref / self.active[level] / bw
 
     def name(self, key) -> str:
         """Resource name of a port group: ``<level>_<side>`` (one group) or ``<level>_<tensors>_<side>``."""
@@ -68,7 +69,7 @@ class Ports:
 def _bank_shares(nest, arch, ext, p) -> dict:
     """Fraction of a partition's banks each of its tensors owns (see module doc)."""
     b = p.banks
-    size = {t: tile_words(nest, t, ext) * arch.word_bits[t] for t in p.tensors}
+    size = {t: tile_words(nest, t, ext) * b for t, b in zip(p.tensors, p.tensor_bits)}
     total = sum(size.values()) or 1
     raw = {t: (b - len(p.tensors)) * size[t] / total for t in p.tensors}
     banks = {t: 1 + int(raw[t]) for t in p.tensors}
