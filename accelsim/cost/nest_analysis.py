@@ -165,7 +165,8 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
         rel_loops = tuple(l for l in outer if l[0] in dims)
         per_coord.append((dims, kp, rel_loops, key_inner, key_sp, key_osp))
 
-    firsts = [_coord_sums(*c, ("first", 0)) for c in per_coord]
+    ids = [_coord_id(c) for c in per_coord]  # hash each coordinate's key once, not once per loop step
+    firsts = [_coord_sums_by_id(i, ("first", 0)) for i in ids]
     pe = _prod(x[0] for x in firsts) * nsp_irr
     un = _prod(x[2] for x in firsts) * nsp_out
 
@@ -176,12 +177,9 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
     seen = [0] * len(per_coord)  # relevant loops of each coordinate already passed
     for j, (d, f, _) in enumerate(outer):
         xa = xab = u = v = 1
-        for ci, (dims, kp, rel_loops, key_inner, key_sp, key_osp) in enumerate(per_coord):
-            if d in dims:
-                sit = ("loop", seen[ci])
-            else:
-                sit = ("skip", seen[ci])
-            sa, sab, su, sv = _coord_sums(dims, kp, rel_loops, key_inner, key_sp, key_osp, sit)
+        for ci, c in enumerate(per_coord):
+            sit = ("loop" if d in c[0] else "skip", seen[ci])
+            sa, sab, su, sv = _coord_sums_by_id(ids[ci], sit)
             xa *= sa
             xab *= sab
             u *= su
@@ -208,6 +206,30 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
         max_tile *= pattern_size(kp, key_inner)
     return TileStats(int(pe), int(un), int(distinct), int(max_tile), int(first_pe), int(first_un),
                      tuple((int(a), int(b), int(c)) for a, b, c in per_loop))
+
+
+#: Coordinate keys of :func:`_analyse` by a small id (cleared with the id-keyed cache when full).
+_COORD_IDS: dict = {}
+_COORD_KEYS: list = []
+_COORD_IDS_MAX = 1 << 18
+
+
+def _coord_id(key: tuple) -> int:
+    i = _COORD_IDS.get(key)
+    if i is None:
+        if len(_COORD_KEYS) >= _COORD_IDS_MAX:
+            _COORD_IDS.clear()
+            _COORD_KEYS.clear()
+            _coord_sums_by_id.cache_clear()
+        i = _COORD_IDS[key] = len(_COORD_KEYS)
+        _COORD_KEYS.append(key)
+    return i
+
+
+@lru_cache(maxsize=1 << 17)
+def _coord_sums_by_id(cid: int, situation: tuple):
+    """:func:`_coord_sums` of the coordinate key with id ``cid`` (a cheap cache key)."""
+    return _coord_sums(*_COORD_KEYS[cid], situation)
 
 
 def _prod(xs) -> int:
