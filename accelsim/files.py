@@ -345,7 +345,12 @@ def validate(model: type[BaseModel], data: Any, source: str, prefix: str = "") -
     except ValidationError as e:
         errors = e.errors()
         # an unknown field is usually a typo of a field reported "missing": name the typo first
-        err = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
+        # a value that fits no member of a union gets one error per member: report the deepest (the
+        # member whose shape the value has, e.g. the mapping form for a dict)
+        deepest = max(errors, key=lambda x: sum(1 for p in x["loc"] if _is_data_loc(p)))
+        if sum(1 for p in deepest["loc"] if _is_data_loc(p)) == sum(1 for p in errors[0]["loc"] if _is_data_loc(p)):
+            deepest = errors[0]
+        err = next((x for x in errors if x["type"] == "extra_forbidden"), deepest)
         loc = ".".join(str(x) for x in err["loc"] if _is_data_loc(x))
         field = ".".join(x for x in (prefix, loc) if x) or None
         msg = err["msg"].removeprefix("Value error, ")
@@ -359,6 +364,13 @@ def validate(model: type[BaseModel], data: Any, source: str, prefix: str = "") -
             msg = f"must be {op} {_num(bound)}, got {short(err.get('input'))}"
             if key in ("le", "lt"):
                 msg += " (an input limit; see 'Input limits' in the README)"
+        elif err["type"] == "too_long":
+            ctx = err.get("ctx", {})
+            msg = (f"has {ctx.get('actual_length')} items; at most {ctx.get('max_length')} are allowed "
+                   "(an input limit; see 'Input limits' in the README)")
+        elif err["type"] == "too_short":
+            ctx = err.get("ctx", {})
+            msg = f"needs at least {ctx.get('min_length')} item(s), got {ctx.get('actual_length')}"
         elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
             msg = f"expected a mapping of fields, got {_type_word(err.get('input'))}"
         elif "input" in err:
@@ -383,7 +395,21 @@ def _is_data_loc(part) -> bool:
     if isinstance(part, int):
         return True
     return bool(part) and part != "[key]" and "[" not in part and part not in (
-        "int", "str", "float", "bool", "list", "dict") and not part.startswith("function-")
+        "int", "str", "float", "bool", "list", "dict") and not part.startswith(("function-", "constrained-")) \
+        and part not in _model_names()
+
+
+def _model_names() -> set[str]:
+    """Class names of every pydantic model (pydantic tags a union member's errors with its class name)."""
+    names, seen, todo = set(), set(), [BaseModel]
+    while todo:
+        c = todo.pop()
+        for sub in c.__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                names.add(sub.__name__)
+                todo.append(sub)
+    return names
 
 
 def warn(message: str) -> None:

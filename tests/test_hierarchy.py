@@ -165,3 +165,54 @@ def test_a_level_with_wider_psums_fits_them_in_proportion():
     # the default energy of a 32-bit word is twice a 16-bit one's
     e = a.levels[0].energy
     assert e["ofmap"].read_pj == pytest.approx(2 * e["ifmap"].read_pj)
+
+
+def _eyeriss_dict():
+    import yaml
+
+    from accelsim.files import resolve
+    return yaml.safe_load(resolve("eyeriss.yaml", "arch").text)
+
+
+BAD_HIERARCHIES = [
+    ("keeps_unknown", lambda d: d["levels"][0].update(keeps=["weights"]), "levels.0.keeps.0", "weights"),
+    ("keeps_empty", lambda d: d["levels"][0].update(keeps=[]), "levels.0.keeps", "keeps no tensor"),
+    ("partition_of_bypassed", lambda d: d["levels"][1].update(keeps=["ifmap", "ofmap"]),
+     "levels.1.capacity_words.filter", "not kept by this level"),
+    ("no_partition", lambda d: d["levels"][1].update(capacity_words={"ifmap+ofmap": 100}),
+     "levels.1.capacity_words", "no partition holds filter"),
+    ("two_partitions", lambda d: d["levels"][1].update(capacity_words={"ifmap+ofmap": 9, "ifmap": 3, "filter": 5}),
+     "levels.1.capacity_words", "in two partitions"),
+    ("unknown_tensor", lambda d: d["levels"][1].update(capacity_words={"ifmap+bias": 9, "filter": 5}),
+     "levels.1.capacity_words.ifmap+bias", "'bias' is not a tensor"),
+    ("banks_key", lambda d: d["levels"][1].update(banks={"ifmap": 3}), "levels.1.banks.ifmap",
+     "no partition holds exactly ifmap"),
+    ("duplicate_name", lambda d: d["levels"][1].update(name="spad"), "levels.1.name", "used twice"),
+    ("reserved_name", lambda d: d["levels"][1].update(name="NoC"), "levels.1.name", "reserved"),
+    ("bad_name", lambda d: d["levels"][0].update(name="my level"), "levels.0.name", "not a level name"),
+    ("noc_without_fanout", lambda d: d["levels"][0].update(noc={"filter": {"bw_words": 1}}), "levels.0.noc",
+     "no fan-out"),
+    ("no_levels", lambda d: d.update(levels=[]), "levels", "at least 1"),
+    ("too_many_levels", lambda d: d.update(levels=[dict(d["levels"][0], name=f"L{i}") for i in range(9)]), "levels",
+     "at most 8"),
+    ("too_many_macs", lambda d: (d["levels"][1].update(fanout={"rows": 4096, "cols": 4096}),
+                                 d["levels"][0].update(fanout={"rows": 4, "cols": 1})), "levels.0.fanout",
+     "MAC units"),
+    ("level_bits", lambda d: d["levels"][0].update(word_bits={"psum": 0}), "levels.0.word_bits.psum", "> 0"),
+    ("reduce_on_filter", lambda d: d["levels"][1]["noc"]["filter"].update(reduce_add_pj=1.0),
+     "levels.1.noc.filter.reduce_add_pj", "only the ofmap"),
+    ("both_forms", lambda d: d.update(pe_array={"rows": 2, "cols": 2}), "pe_array", "unknown field"),
+    ("dram_name", lambda d: d["dram"].update(name="GLB"), "dram.name", "used twice"),
+]
+
+
+@pytest.mark.parametrize("name,change,field,words", BAD_HIERARCHIES, ids=[c[0] for c in BAD_HIERARCHIES])
+def test_bad_hierarchy_is_named_field_by_field(name, change, field, words):
+    from accelsim.errors import InputError
+
+    d = _eyeriss_dict()
+    change(d)
+    with pytest.raises(InputError) as e:
+        build_arch(d, f"{name}.yaml")
+    assert e.value.field == field, str(e.value)
+    assert words in str(e.value)

@@ -11,9 +11,10 @@ accepted for ``ofmap``: a psum is an ofmap value not yet complete).  A
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .. import limits as L
 
@@ -81,10 +82,26 @@ def _per(t):
     return Union[t, dict[str, t]]
 
 
+def _level_name(v: str) -> str:
+    if not NAME.fullmatch(v):
+        raise ValueError(f"{v!r} is not a level name: use letters, digits, _ and -, starting with a letter or _ "
+                         "(it names mapping slots such as GLB.rows)")
+    return v
+
+
+#: Level names: they name the mapping's slots (``<level>.rows``) and the report's entries.
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+
+
 class LevelSpec(Strict):
     """One on-chip storage level (see :mod:`accelsim.arch.spec`)."""
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, v: str) -> str:
+        return _level_name(v)
+
+    name: str = Field(min_length=1, max_length=64)
     keeps: list[TensorName] | None = None
     capacity_words: _per(Words)
     banks: _per(Banks) = 1
@@ -100,12 +117,17 @@ class LevelSpec(Strict):
 
 
 class DRAMSpec(Strict):
-    name: str = Field(default="DRAM", min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+    name: str = Field(default="DRAM", min_length=1, max_length=64)
     bw_bytes_per_cycle: float | None = Field(default=None, ge=1e-3, le=L.MAX_DRAM_BYTES_PER_CYCLE)
     bw_gb_s: float | None = Field(default=None, ge=1e-6, le=L.MAX_DRAM_GB_S)
     latency_cycles: int = Field(default=0, ge=0, le=L.MAX_LATENCY_CYCLES)
     energy: Union[ActionEnergySpec, PerTensorEnergySpec] = ActionEnergySpec()
     source: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, v: str) -> str:
+        return _level_name(v)
 
     @model_validator(mode="after")
     def _one_bw(self):
