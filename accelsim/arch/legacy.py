@@ -24,7 +24,7 @@ from pydantic import Field, model_validator
 
 from .. import limits as L
 from ..errors import InputWarning
-from ..files import validate
+from ..validation import validate
 from .schema import ArchHeader, BwWords, Energy, Strict, Words
 
 FIXED_KEYS = ("pe_array", "rf", "glb", "noc")

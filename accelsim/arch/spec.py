@@ -55,7 +55,8 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import InputError
-from ..files import load_yaml, validate
+from ..files import load_yaml
+from ..validation import validate
 from ..workload.loopnest import TENSORS
 
 

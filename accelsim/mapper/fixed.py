@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..arch.spec import Architecture
 from ..cost.model import fits
 from ..errors import InputError, short
-from ..files import load_yaml, validate
+from ..files import load_yaml
+from ..validation import validate
 from ..limits import MAX_DIM
 from ..workload.loopnest import DIMS, LoopNest
 from ..mapping.dataflow import Dataflow, Dim

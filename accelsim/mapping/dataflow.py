@@ -24,7 +24,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import InputError, short
-from ..files import bundled_names, is_path, load_yaml, validate
+from ..files import bundled_names, is_path, load_yaml
+from ..validation import validate
 from ..workload.loopnest import DIMS, RELEVANT
 
 Dim = Literal["N", "G", "M", "C", "P", "Q", "R", "S"]

@@ -35,7 +35,8 @@ import networkx as nx
 from pydantic import Field
 
 from ..errors import InputError, short
-from ..files import load_yaml, validate
+from ..files import load_yaml
+from ..validation import validate
 from ..limits import MAX_DIM, MAX_LAYERS, MAX_MACS
 from .layers import LAYER_TYPES, SPECS, Layer, Shape, Size, Strict
 
