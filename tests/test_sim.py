@@ -67,14 +67,20 @@ def test_moved_equals_cost_model_for_random_mappings(seed):
         if h < 1 or w < 1:
             continue
         nest = LoopNest(dims=dims, H=h, W=w, stride=(st, st), padding=(pad,) * 4)
-        m = _random_mapping(rng, nest, arch)
-        stat = rng.choice(["filter", "ifmap", "ofmap", None])
-        fast = simulate(nest, arch, m, stat)
-        exact = simulate(nest, arch, m, stat, exact=True)
-        assert fast.moved == exact.moved
-        assert_moved_matches(fast, access_counts(nest, arch, m))
-        assert fast.cycles == exact.cycles
+        _check_fast_exact_counts(rng, nest, arch)
         done += 1
+
+
+def _check_fast_exact_counts(rng, nest, arch):
+    """A random mapping simulated both ways: the same moved words, equal to the counts, and the same timing."""
+    m = _random_mapping(rng, nest, arch)
+    stat = rng.choice(["filter", "ifmap", "ofmap", None])
+    fast = simulate(nest, arch, m, stat)
+    exact = simulate(nest, arch, m, stat, exact=True)
+    assert fast.moved == exact.moved
+    assert_moved_matches(fast, access_counts(nest, arch, m))
+    assert (fast.cycles, fast.stall_cycles, fast.busy_cycles) == (exact.cycles, exact.stall_cycles, exact.busy_cycles)
+    assert fast.compute_cycles + sum(fast.stall_cycles.values()) == fast.cycles
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -84,16 +90,7 @@ def test_moved_equals_cost_model_on_random_hierarchies(seed):
     for _ in range(4):
         arch = random_hierarchy(rng, unicast=rng.choice([(), ("ifmap",), ("filter", "ofmap")]))
         for _ in range(3):
-            nest = _random_nest(rng)
-            m = _random_mapping(rng, nest, arch)
-            stat = rng.choice(["filter", "ifmap", "ofmap", None])
-            fast = simulate(nest, arch, m, stat)
-            exact = simulate(nest, arch, m, stat, exact=True)
-            assert fast.moved == exact.moved
-            assert_moved_matches(fast, access_counts(nest, arch, m))
-            assert (fast.cycles, fast.stall_cycles, fast.busy_cycles) == \
-                (exact.cycles, exact.stall_cycles, exact.busy_cycles)
-            assert fast.compute_cycles + sum(fast.stall_cycles.values()) == fast.cycles
+            _check_fast_exact_counts(rng, _random_nest(rng), arch)
 
 
 # ---------------------------------------------------------------- closed-form cases
