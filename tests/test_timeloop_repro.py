@@ -252,3 +252,24 @@ def test_other_example_designs_count_as_timeloop(design):
     for (level, tensor, action), want in timeloop.items():
         got = getattr(c.levels[level][tensor], action)
         assert got == differs.get((level, tensor, action), want), (level, tensor, action, got, want)
+
+
+def test_a_user_gives_the_timeloop_mapping_on_the_command_line(tmp_path):
+    """As a user would: ``accelsim run eyeriss_like conv1.yaml --mapping eyeriss_like_map.yaml`` (the mapping in
+    level names, the arch's own dataflow with Timeloop's constraints) reports the same counts."""
+    import json
+    import os
+
+    from typer.testing import CliRunner
+
+    from accelsim.cli import app
+
+    data = os.path.join(os.path.dirname(__file__), "data", "timeloop")
+    r = CliRunner().invoke(app, ["run", "eyeriss_like", os.path.join(data, "conv1.yaml"), "--mapping",
+                                 os.path.join(data, "eyeriss_like_map.yaml"), "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    layer = json.loads((tmp_path / "report.json").read_text())["layers"][0]
+    assert layer["search"]["fixed_mapping"] and layer["macs"] == MACS
+    got = layer["accesses_words"]["levels"]
+    for (level, tensor, action), want in TIMELOOP.items():
+        assert got[level][tensor][action] == ACCELSIM_DIFFERS.get((level, tensor, action), want)
