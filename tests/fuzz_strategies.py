@@ -707,7 +707,7 @@ def invalid_mappings(draw, case: WorkloadCase, arch: dict, dataflow: str) -> tup
     elif kind == "macless_layer":
         layers[draw(st.sampled_from([l.name for l in case.layers if l.dims is None]))] = {}
     elif kind == "bad_level":
-        spec[draw(st.sampled_from(["l2", "DRAM", "spatial", "rf2"]))] = {"M": 1}
+        spec[draw(st.sampled_from(["l2", "dram2", "spatial", "rf2", "GLB.depth"]))] = {"M": 1}  # no slot of any arch
     elif kind in ("string_factor", "float_factor", "bool_factor"):
         lvl, d = draw(st.sampled_from(LEVELS)), draw(st.sampled_from(DIMS))
         where(lvl)[d] = {"string_factor": "2", "float_factor": 1.0, "bool_factor": True}[kind]
