@@ -121,6 +121,7 @@ def single_glb(a: dict, words: int) -> dict:
     glb = a["levels"][1]
     assert glb["name"] == "GLB"
     glb["capacity_words"] = words
+    glb["read_bw_words"] = glb["write_bw_words"] = 16
     glb.pop("banks", None)
     glb.pop("double_buffered", None)
     return a

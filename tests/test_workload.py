@@ -47,3 +47,54 @@ def test_resnet50_graph_has_shortcut_edges():
     import networkx as nx
 
     assert nx.is_directed_acyclic_graph(g)
+
+
+def test_independent_layers_each_read_their_own_input():
+    """A SCALE-Sim/Timeloop-style list: no chaining, no shape checks between layers, MACs by hand."""
+    wl = build_workload({
+        "independent": True, "batch": 2,
+        "layers": [
+            {"name": "c1", "type": "conv2d", "out_channels": 64, "kernel": 7, "stride": 2,
+             "input": {"channels": 3, "height": 230, "width": 230}},
+            {"name": "c2", "type": "conv2d", "out_channels": 8, "kernel": [3, 1], "input": {"channels": 5, "height": 9}},
+            {"name": "fc", "type": "fc", "out_features": 10, "input": {"channels": 7}},
+            {"name": "qk", "type": "matmul", "rows": 4, "inner": 6, "cols": 5},
+        ],
+    })
+    c1, c2, fc, qk = wl.layers
+    assert c1.nest.dims["P"] == (230 - 7) // 2 + 1 == 112 and c1.macs == 2 * 64 * 3 * 112 * 112 * 7 * 7
+    assert (c2.nest.dims["P"], c2.nest.dims["Q"]) == (7, 1) and c2.macs == 2 * 8 * 5 * 7 * 1 * 3 * 1
+    assert fc.macs == 2 * 7 * 10 and qk.macs == 4 * 6 * 5
+    assert all(l.inputs == () for l in wl.layers) and wl.graph.number_of_edges() == 0
+
+
+def test_a_layer_may_start_its_own_branch_with_an_input():
+    wl = build_workload({
+        "input": {"channels": 3, "height": 8, "width": 8},
+        "layers": [{"name": "a", "type": "conv2d", "out_channels": 4, "kernel": 3},
+                   {"name": "b", "type": "fc", "out_features": 2, "input": {"channels": 5}},
+                   {"name": "c", "type": "conv2d", "out_channels": 2, "kernel": 1, "inputs": ["a"]}],
+    })
+    a, b, c = wl.layers
+    assert b.inputs == () and b.macs == 5 * 2 and c.inputs == ("a",) and c.nest.dims["C"] == 4
+
+
+def test_independent_workload_errors_name_the_field():
+    import pytest
+
+    from accelsim.errors import InputError
+
+    cases = [
+        ({"independent": True, "layers": [{"name": "a", "type": "conv2d", "out_channels": 4, "kernel": 3}]},
+         "layers.0).input", "needs its own 'input'"),
+        ({"independent": True, "layers": [
+            {"name": "a", "type": "fc", "out_features": 2, "input": {"channels": 3}},
+            {"name": "b", "type": "fc", "out_features": 2, "inputs": ["a"]}]}, "layers.1).inputs", "read no other"),
+        ({"input": {"channels": 3}, "layers": [
+            {"name": "a", "type": "fc", "out_features": 2, "inputs": ["input"], "input": {"channels": 3}}]},
+         "layers.0).input", "not both"),
+    ]
+    for data, field, words in cases:
+        with pytest.raises(InputError) as e:
+            build_workload(data, "w.yaml")
+        assert field in e.value.field and words in e.value.message, str(e.value)

@@ -101,11 +101,24 @@ def _one_input(kind: str, in_shapes: list[Shape], bad: Bad) -> Shape:
     return in_shapes[0]
 
 
+class LayerInput(Strict):
+    """An activation shape given in the file (elements): the network's ``input``, or a layer's own ``input``."""
+
+    channels: Size
+    height: Size = 1
+    width: Size = 1
+
+
 class _LayerBase(Strict):
-    """Fields every layer has; each layer type adds its own and its ``lower()``."""
+    """Fields every layer has; each layer type adds its own and its ``lower()``.
+
+    ``inputs`` names the producers; ``input`` instead gives the layer its own input shape, so it reads
+    no other layer (an independent layer, as in SCALE-Sim's topologies and Timeloop's problems).
+    """
 
     name: str | None = None
     inputs: list[str] | None = None
+    input: LayerInput | None = None
 
     def record(self) -> dict:
         """The validated spec as given (for the report)."""

@@ -6,6 +6,7 @@ Workload file schema (all sizes in elements)::
     source: "where the shapes come from"
     input: {channels: 3, height: 224, width: 224}   # network input, optional for matmul-only files
     batch: 1                                        # N, default 1
+    independent: false    # true: a plain list of layers that do not feed one another, each with its own input
     layers:
       - name: conv1            # unique; default <type><index>
         type: conv2d           # conv2d | fc | matmul | pool | add
@@ -18,13 +19,19 @@ Workload file schema (all sizes in elements)::
         inputs: [stem]         # layers read from; default the layer before (or the network input)
         in_channels: 3         # optional: must agree with the producer
         out_height: 112        # optional: must agree with the floor rule
+      - {type: conv2d, out_channels: 64, kernel: 3, input: {channels: 32, height: 56, width: 56}}
+                               # its own input: reads no other layer (every layer does, with independent: true)
       - {type: fc, out_features: 1000, bias: true}
       - {type: matmul, rows: 64, inner: 128, cols: 256}   # [rows x inner] . [inner x cols]
       - {type: pool, mode: max, kernel: 3, stride: 2, padding: 1}    # or global: true
       - {type: add, inputs: [a, b]}                       # residual sum, shapes must match
 
 ``pool`` and ``add`` carry no MACs; they are part of the graph (shapes are
-checked along every edge) but are not mapped.
+checked along every edge) but are not mapped.  With ``independent: true`` the
+file is a list of layer shapes, as SCALE-Sim's topologies and Timeloop's
+problems are: each MAC layer states its own ``input`` (a matmul needs none),
+nothing is chained and no shape is checked between layers; ``inputs``, ``add``
+and ``pool`` without an ``input`` have no meaning there and are refused.
 """
 
 from __future__ import annotations
@@ -38,13 +45,7 @@ from ..errors import InputError, short
 from ..files import load_yaml
 from ..validation import validate
 from ..limits import MAX_DIM, MAX_LAYERS, MAX_MACS
-from .layers import LAYER_TYPES, SPECS, Layer, Shape, Size, Strict
-
-
-class InputSpec(Strict):
-    channels: Size
-    height: Size = 1
-    width: Size = 1
+from .layers import LAYER_TYPES, SPECS, Layer, LayerInput, Shape, Size, Strict
 
 
 class WorkloadSpec(Strict):
@@ -52,7 +53,8 @@ class WorkloadSpec(Strict):
     source: str | None = None
     description: str | None = None
     batch: Size = 1
-    input: InputSpec | None = None
+    independent: bool = False
+    input: LayerInput | None = None
     layers: list[dict] = Field(min_length=1, max_length=MAX_LAYERS)
 
 
@@ -127,7 +129,22 @@ def build_workload(data, src: str = "<workload>", resolved_path: str | None = No
         where = f"layer {short(lname)} ({where})"
         if lname in shapes or lname == "input":
             raise InputError("duplicate layer name", source=src, field=where)
-        if ls.inputs is not None:
+        own = None
+        if ls.input is not None:
+            if ls.inputs is not None:
+                raise InputError("give either 'input' (its own input shape) or 'inputs' (the layers it reads), "
+                                 "not both", source=src, field=f"{where}.input")
+            own = Shape(spec.batch, ls.input.channels, ls.input.height, ls.input.width)
+            inputs = ()
+        elif spec.independent:
+            if ls.inputs is not None:
+                raise InputError("layers of an independent workload read no other layer; give the layer its own "
+                                 "'input' instead", source=src, field=f"{where}.inputs")
+            if t not in ("matmul",):
+                raise InputError("a layer of an independent workload needs its own 'input' "
+                                 "({channels, height, width})", source=src, field=f"{where}.input")
+            inputs = ()
+        elif ls.inputs is not None:
             inputs = tuple(ls.inputs)
         elif prev is not None:
             inputs = (prev,)
@@ -141,7 +158,7 @@ def build_workload(data, src: str = "<workload>", resolved_path: str | None = No
                     source=src,
                     field=f"{where}.inputs",
                 )
-        in_shapes = [shapes[x] for x in inputs]
+        in_shapes = [own] if own is not None else [shapes[x] for x in inputs]
         layer = ls.lower(lname, inputs, in_shapes, _raiser(src, where))
         total_macs += layer.macs
         _check_bounds(layer, total_macs, src, where)
