@@ -58,7 +58,8 @@ class Layer:
 
     Attributes:
         name, type: as in the file (``type`` one of LAYER_TYPES).
-        inputs: names of producer layers (``"input"`` for the network input).
+        inputs: names of producer layers (``"input"`` for the network input); empty for a layer that
+            gives its own ``input`` shape (an independent layer).
         in_shape, out_shape: activation shapes (N, C, H, W).
         nest: the loop nest for MAC layers, ``None`` for pool/add.
         params: parameter count (filter words, plus biases if ``bias``).
