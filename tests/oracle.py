@@ -38,6 +38,16 @@ def _index(m: Mapping, vals: dict) -> dict[str, int]:
     return pt
 
 
+def _valid(nest: LoopNest, pt: dict, dims=DIMS) -> bool:
+    """Whether an iteration point exists: every index in ``dims`` below its bound (imperfect factors)."""
+    return all(pt[d] < nest.dims[d] for d in dims)
+
+
+def _proj(nest: LoopNest, t: str, pt: dict):
+    """Tensor coordinate of a point, None if a dim the tensor depends on is out of range (or a padding zero)."""
+    return nest.project(t, pt) if _valid(nest, pt, RELEVANT[t]) else None
+
+
 def _iter(loops):
     for combo in product(*[range(f) for _, _, f in loops]):
         yield {(l, d): v for (l, d, _), v in zip(loops, combo)}
@@ -51,6 +61,8 @@ def run_nest(nest: LoopNest, m: Mapping, w: np.ndarray, x: np.ndarray) -> tuple[
     dup = 0
     for vals in _iter(_loops(m, {s.name for s in m.slots})):
         pt = _index(m, vals)
+        if not _valid(nest, pt):
+            continue
         key = tuple(pt[k] for k in DIMS)
         if key in seen:
             dup += 1
@@ -111,7 +123,7 @@ def walk_counts(nest: LoopNest, arch, m: Mapping) -> dict:
         for v in _iter(inner_loops):
             vals = dict(base)
             vals.update(v)
-            c = nest.project(t, _index(m, vals))
+            c = _proj(nest, t, _index(m, vals))
             if c is not None:
                 out.add(c)
         return out
@@ -136,10 +148,12 @@ def walk_counts(nest: LoopNest, arch, m: Mapping) -> dict:
                 got, shared = [], []
                 for lane in _iter(_loops(m, below_sp)):
                     vals = {**step, **inst, **lane}
-                    got.append(nest.project(t, _index(m, vals)))
+                    pt = _index(m, vals)
+                    got.append(nest.project(t, pt) if _valid(nest, pt) else None)
                     # one read serves the lanes that differ only in dims the tensor does not depend on
                     shared.append(all(v == 0 for (_, d), v in lane.items() if d not in RELEVANT[t]))
                 if t == "ofmap":
+                    got = [g for g in got if g is not None]
                     uniq = set(got)
                     lv0["updates"] += len(uniq)
                     if below_sp:
@@ -227,6 +241,7 @@ def walk_counts(nest: LoopNest, arch, m: Mapping) -> dict:
             if len(chain) > 1:
                 lv0["rmw_reads"] = lv0["updates"] - rmw_fresh
             else:
-                lv0["rmw_reads"] = lv0["updates"] - len({nest.project(t, _index(m, v))
-                                                         for v in _iter(_loops(m, {s.name for s in m.slots}))})
+                lv0["rmw_reads"] = lv0["updates"] - len({_proj(nest, t, _index(m, v))
+                                                         for v in _iter(_loops(m, {s.name for s in m.slots}))
+                                                         if _valid(nest, _index(m, v))})
     return res

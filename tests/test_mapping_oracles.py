@@ -184,3 +184,78 @@ def test_psum_refetch_hand_count():
     assert (glb.updates, glb.reads, glb.rmw_reads, glb.fills, glb.drains) == (4, 2, 0, 0, 2)
     assert (dram.reads, dram.updates) == (0, 2)
     assert c.as_dict() == walk_counts(nest, a, m)
+
+
+# ---- imperfect factors: partial tiles --------------------------------------------------------------------------
+def _random_imperfect_mapping(rng, nest, arch):
+    """Random factors that need not divide (each slot a random split, the last one the ceiling), kept only
+    when :meth:`Mapping.check` accepts them; random orders."""
+    slots = slots_of(arch)
+    while True:
+        f = {s.name: {} for s in slots}
+        for d in DIMS:
+            n = nest.dims[d]
+            order = list(slots)
+            rng.shuffle(order)
+            for s in order[:-1]:
+                k = rng.randint(1, n)
+                f[s.name][d] = k
+                n = -(-n // k)
+            f[order[-1].name][d] = n
+        orders = {s.name: tuple(rng.sample(DIMS, len(DIMS))) for s in slots if not s.spatial}
+        m = make_mapping(slots, f, orders)
+        try:
+            m.check(nest)
+        except ValueError:
+            continue
+        return m
+
+
+def _prime_nest(rng):
+    from accelsim.workload import LoopNest
+
+    while True:
+        dims = dict(N=rng.choice([1, 2]), G=rng.choice([1, 2]), M=rng.choice([1, 3, 5]), C=rng.choice([1, 3, 5]),
+                    P=rng.choice([3, 5, 7]), Q=rng.choice([1, 3, 5]), R=rng.choice([1, 2, 3]), S=rng.choice([1, 3]))
+        st, dil, pad = rng.choice([1, 2]), rng.choice([1, 1, 2]), rng.choice([0, 1, 2])
+        h = (dims["P"] - 1) * st + (dims["R"] - 1) * dil + 1 - 2 * pad
+        w = (dims["Q"] - 1) * st + (dims["S"] - 1) * dil + 1 - 2 * pad
+        if h >= 1 and w >= 1:
+            return LoopNest(dims=dims, H=h, W=w, stride=(st, st), dilation=(dil, dil), padding=(pad, pad, pad, pad))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_imperfect_mappings_compute_the_convolution_and_count_exactly(seed):
+    """Prime dims, random imperfect factors: the nest visits every point once, and every count equals the walk."""
+    rng = random.Random(500 + seed)
+    partial = 0
+    for _ in range(12):
+        nest = _prime_nest(rng)
+        arch = tiny_arch() if rng.random() < 0.5 else random_hierarchy(rng, rng.choice([(), ("ifmap",)]))
+        m = _random_imperfect_mapping(rng, nest, arch)
+        partial += not m.perfect(nest)
+        w, x = _data(nest, seed)
+        out, dup = run_nest(nest, m, w, x)
+        assert dup == 0
+        np.testing.assert_array_equal(out, direct_conv(nest, w, x))
+        got, want = access_counts(nest, arch, m).as_dict(), walk_counts(nest, arch, m)
+        assert got == want, (nest, m.to_dict())
+    assert partial >= 6  # the draw really exercises partial tiles
+
+
+def test_imperfect_rules():
+    """A factor product below the bound, an instance that never works, or an empty temporal step: refused."""
+    from accelsim.workload import LoopNest
+
+    nest = LoopNest(dims=dict(N=1, G=1, M=1, C=1, P=55, Q=1, R=1, S=1), H=55, W=1)
+    slots = slots_of(tiny_arch())
+    names = [s.name for s in slots]
+    ok = make_mapping(slots, {"GLB": {"P": 8}, names[2]: {"P": 7}})  # 8 strips of 7, the last of 6
+    ok.check(nest)
+    assert ok.partial_dims(nest) == ("P",)
+    with pytest.raises(ValueError, match="less than 55"):
+        make_mapping(slots, {"GLB": {"P": 7}, names[2]: {"P": 7}}).check(nest)
+    with pytest.raises(ValueError, match="no P index"):
+        make_mapping(slots, {"GLB": {"P": 10}, names[2]: {"P": 7}}).check(nest)
+    with pytest.raises(ValueError, match="last temporal step"):
+        make_mapping(slots, {"GLB": {"P": 7}, "RF": {"P": 8}}).check(nest)

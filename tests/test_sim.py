@@ -13,7 +13,8 @@ from accelsim.mapper.search import search
 from accelsim.sim import simulate
 from accelsim.workload import LoopNest
 from helpers import SMALL_LAYERS, TINY_ARCH, small_nest, tiny_arch
-from test_mapping_oracles import _random_mapping, _random_nest, random_hierarchy
+from test_mapping_oracles import (_prime_nest, _random_imperfect_mapping, _random_mapping, _random_nest,
+                                  random_hierarchy)
 
 DATAFLOWS = ["ws", "os", "is", "rs", "nlr"]
 
@@ -71,9 +72,9 @@ def test_moved_equals_cost_model_for_random_mappings(seed):
         done += 1
 
 
-def _check_fast_exact_counts(rng, nest, arch):
+def _check_fast_exact_counts(rng, nest, arch, m=None):
     """A random mapping simulated both ways: the same moved words, equal to the counts, and the same timing."""
-    m = _random_mapping(rng, nest, arch)
+    m = m or _random_mapping(rng, nest, arch)
     stat = rng.choice(["filter", "ifmap", "ofmap", None])
     fast = simulate(nest, arch, m, stat)
     exact = simulate(nest, arch, m, stat, exact=True)
@@ -91,6 +92,19 @@ def test_moved_equals_cost_model_on_random_hierarchies(seed):
         arch = random_hierarchy(rng, unicast=rng.choice([(), ("ifmap",), ("filter", "ofmap")]))
         for _ in range(3):
             _check_fast_exact_counts(rng, _random_nest(rng), arch)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_partial_tiles_moved_equals_cost_model(seed):
+    """Imperfect factors (prime dims): the simulator moves exactly the counted words, both modes agree, and
+    compute cycles stay the product of the temporal factors (no temporal step is empty)."""
+    rng = random.Random(700 + seed)
+    for _ in range(6):
+        arch = random_hierarchy(rng, unicast=rng.choice([(), ("ifmap",)])) if rng.random() < 0.6 else tiny_arch()
+        nest = _prime_nest(rng)
+        m = _random_imperfect_mapping(rng, nest, arch)
+        _check_fast_exact_counts(rng, nest, arch, m)
+        assert simulate(nest, arch, m).compute_cycles == m.temporal_steps
 
 
 # ---------------------------------------------------------------- closed-form cases

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import TENSORS, LoopNest
-from .model import AccessCounts, dram_bytes, partition_ref_bits, tile_words
+from .model import AccessCounts, dram_bytes, partition_ref_bits
 
 
 @dataclass
@@ -99,10 +99,10 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
             if t != "ofmap":
                 bounds[key] = bounds.get(key, 0) + _ceil(h.parent_reads / link.bw_words)
             else:
-                e = h.stats.pe_fills
-                back = (e - h.stats.distinct) // h.rho
+                up = h.stats.union_fills
+                back = up - h.stats.union_distinct
                 i, o = psum.get(key, (0, 0))
-                psum[key] = (i + back, o + e // h.rho)
+                psum[key] = (i + back, o + up)
                 bounds[key] = _ceil(max(psum[key]) / link.bw_words)
     bound_by = max(bounds, key=lambda k: (bounds[k], k == "compute"))
     array = max(v for k, v in bounds.items() if k != "dram")
@@ -112,7 +112,7 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
         first = sum(h.stats.first_pe * bits[t] / 8 for t in TENSORS if t != "ofmap"
                     for h in counts.hops.get(t, ()) if h.child == top.index)
         fill = _ceil(first / bw)
-        last = tile_words(nest, "ofmap", m.tile_extent(top.index)) if "ofmap" in top.keeps else 0
+        last = sum(h.stats.last_pe for h in counts.hops.get("ofmap", ()) if h.child == top.index)
         drain = _ceil(last * bits["ofmap"] / 8 / bw)
         cycles = max(array, bounds["dram"]) + fill + drain
     elif prefetched_inputs(arch):  # those inputs' DRAM time overlaps the array, the rest serialises

@@ -34,9 +34,10 @@ from functools import lru_cache
 
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
-from ..workload.loopnest import TENSORS, LoopNest
+from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
 from .nest_analysis import pattern_size, window_pairs
-from .traffic import hops, irrelevant_product
+from .progressions import distribution
+from .traffic import hops, loop_strides
 
 ACTIONS = ("reads", "fills", "updates", "rmw_reads", "drains")
 
@@ -206,6 +207,44 @@ def valid_macs(nest: LoopNest) -> int:
     return d["N"] * d["G"] * d["M"] * d["C"] * pr * qs
 
 
+def valid_digit_tuples(m: Mapping, dim: str, bound: int, skip: set, strides) -> int:
+    """Value tuples of ``dim``'s loop digits outside the slots named in ``skip`` that leave at least one
+    valid index (< ``bound``) for the skipped digits: their mixed-radix sum, skipped digits at 0, is
+    below the bound.  With perfect factors, ``bound`` / (product of the skipped factors)."""
+    kept, skipped = 1, 1
+    for s in m.slots:
+        if s.name in skip:
+            skipped *= m.factors[s.name][dim]
+        else:
+            kept *= m.factors[s.name][dim]
+    if kept * skipped == bound:
+        return kept
+    progs = tuple((strides[s.name][dim], m.factors[s.name][dim]) for s in m.slots
+                  if s.name not in skip and m.factors[s.name][dim] > 1)
+    return int(distribution(progs, bound).sum())
+
+
+def mac_served(nest: LoopNest, m: Mapping, below, tensor: str, strides) -> int:
+    """Words the innermost keeper of ``tensor`` exchanges with the MACs (operand reads, or psum updates).
+
+    One access per valid MAC, shared by the MAC units of the fan-outs
+    ``below`` the keeper that differ only in dims the tensor does not depend
+    on (one read feeds them all, or a spatial reduction feeds one update).
+    Per dim the tensor depends on, every valid index counts (the ifmap's
+    padding zeros excluded, :func:`valid_macs`); per other dim, the digit
+    tuples outside ``below`` that have a valid index
+    (:func:`valid_digit_tuples`).  With perfect factors: MACs // (product of
+    those shared factors).
+    """
+    d = nest.dims
+    skip = {s.name for s in below}
+    n = valid_macs(nest) if tensor == "ifmap" else nest.macs
+    for dim in DIMS:
+        if dim not in RELEVANT[tensor]:
+            n = n // d[dim] * valid_digit_tuples(m, dim, d[dim], skip, strides)
+    return n
+
+
 def access_counts(nest: LoopNest, arch: Architecture, m: Mapping) -> AccessCounts:
     """Exact access counts of a mapped layer, per storage level, tensor and action (module doc).
 
@@ -223,18 +262,19 @@ def access_counts(nest: LoopNest, arch: Architecture, m: Mapping) -> AccessCount
     def noc(level: int, t: str) -> NocCounts:
         return counts.noc.setdefault(name[level], {}).setdefault(t, NocCounts())
 
+    strides = loop_strides(m)
     for t in TENSORS:
         chain = arch.keepers(t)
         lv = counts.levels
         inner = chain[0]
         below = m.spatial_between(-1, inner)  # fan-outs between the innermost keeper and the MACs
-        share = irrelevant_product(m, below, t)
+        served = mac_served(nest, m, below, t, strides)
         if t != "ofmap":
-            lv[name[inner]][t].reads = (macs if t == "filter" else valid_macs(nest)) // share
+            lv[name[inner]][t].reads = served
             if below:
                 n = noc(max(s.level for s in below), t)
                 n.words += macs if t == "filter" else valid_macs(nest)
-                n.transfers += lv[name[inner]][t].reads
+                n.transfers += served
             for h in hs[t]:
                 lv[name[h.child]][t].fills = h.stats.pe_fills
                 lv[name[h.parent]][t].reads += h.parent_reads
@@ -245,27 +285,27 @@ def access_counts(nest: LoopNest, arch: Architecture, m: Mapping) -> AccessCount
             continue
         # ofmap: MAC results into the innermost keeper, then up the chain
         first = lv[name[inner]][t]
-        first.updates = macs // share
+        first.updates = served
         if below:
             n = noc(max(s.level for s in below), t)
             n.words += macs
-            n.transfers += macs // share
-            n.reduction_adds += macs - macs // share
+            n.transfers += served
+            n.reduction_adds += macs - served
         for k, h in enumerate(hs[t]):
-            e, dist = h.stats.pe_fills, h.stats.distinct
-            refetch = (e - dist) // h.rho
+            e, up = h.stats.pe_fills, h.stats.union_fills  # psums into the children; after the union per group
+            refetch = up - h.stats.union_distinct
             c, p = lv[name[h.child]][t], lv[name[h.parent]][t]
             c.fills = refetch
             c.drains = e
             if k == 0:
                 c.rmw_reads = c.updates - (e - refetch)
-            p.updates += e // h.rho
+            p.updates += up
             p.reads += refetch
             if h.link is not None:
                 n = noc(h.link, t)
                 n.words += e + refetch
-                n.transfers += e // h.rho + refetch
-                n.reduction_adds += e - e // h.rho
+                n.transfers += up + refetch
+                n.reduction_adds += e - up
         if not hs[t]:  # the MACs accumulate straight into DRAM
             first.rmw_reads = first.updates - tile_words(nest, "ofmap", nest.dims)
     return counts

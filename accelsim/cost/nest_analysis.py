@@ -44,6 +44,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..workload.loopnest import LoopNest
+from . import clipped
 from .progressions import count, dilate, distribution, indicator, span, sumset_size, tail
 
 #: (loop dim, factor, stride in iterations of that dim), outermost first.
@@ -64,7 +65,16 @@ class TileStats:
         first_pe, first_union: the first tile's share of pe_fills and union_fills.
         per_loop: per outer loop j (same order as ``outer``), the totals over
             all steps where loop j is the one that increments:
-            ``(steps, pe_fills, union_fills)``; steps = prod(f_l, l < j) * (f_j - 1).
+            ``(steps, pe_fills, union_fills, pe_leaves, union_leaves)``;
+            steps = prod(f_l, l < j) * (f_j - 1); the leaves are the words
+            leaving the tiles (= the fills unless a tile is partial).
+        union_distinct: per parent instance, the distinct words any of its
+            children ever holds, summed over parent instances (psums: the
+            first arrival of each element at the parent).
+        last_pe, last_union: words in the last step's tiles, summed over
+            instances / per parent instance after the union over siblings
+            (psums: the final drain).  For an ifmap window clipped by padding
+            these are the first tile's figures (only psums use them).
     """
 
     pe_fills: int
@@ -74,6 +84,9 @@ class TileStats:
     first_pe: int = 0
     first_union: int = 0
     per_loop: tuple = ()
+    union_distinct: int = 0
+    last_pe: int = 0
+    last_union: int = 0
 
 
 def coordinates(nest: LoopNest, tensor: str) -> list[tuple]:
@@ -138,10 +151,19 @@ _QUICK_MAX = 200_000
 def _analyse_keyed(nest, tensor, outer, inner, spatial, osp) -> TileStats:
     coords, relevant = _coords(nest, tensor)
     sg, og = spatial.get, osp.get
+    ext = dict(inner)
+    for d, f, _ in outer:
+        ext[d] *= f
+    for dd in (spatial, osp):
+        for d, digits in dd.items():
+            for f, _ in digits:
+                ext[d] *= f
+    bounds = nest.dims
     key = (
         tuple(outer),
         tuple((dims, kp, tuple([inner[d] for d in dims]), tuple([tuple(sg(d, ())) for d in dims]),
-               tuple([tuple(og(d, ())) for d in dims]))
+               tuple([tuple(og(d, ())) for d in dims]),
+               None if all(ext[d] == bounds[d] for d in dims) else tuple(bounds[d] for d in dims))
               for dims, kp in coords),
         tuple(f for d, digits in sorted(spatial.items()) if d not in relevant for f, _ in digits),
         tuple(f for d, digits in sorted(osp.items()) if d not in relevant for f, _ in digits),
@@ -161,14 +183,16 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
     nsp_out = _prod(irr_outer)
     nsp_irr = _prod(irr_factors) * nsp_out
     per_coord = []
-    for dims, kp, key_inner, key_sp, key_osp in coords:
+    for dims, kp, key_inner, key_sp, key_osp, bounds in coords:
         rel_loops = tuple(l for l in outer if l[0] in dims)
-        per_coord.append((dims, kp, rel_loops, key_inner, key_sp, key_osp))
+        per_coord.append((dims, kp, rel_loops, key_inner, key_sp, key_osp, bounds))
 
     ids = [_coord_id(c) for c in per_coord]  # hash each coordinate's key once, not once per loop step
     firsts = [_coord_sums_by_id(i, ("first", 0)) for i in ids]
     pe = _prod(x[0] for x in firsts) * nsp_irr
     un = _prod(x[2] for x in firsts) * nsp_out
+    lasts = [_coord_sums_by_id(i, ("last", 0)) if c[6] is not None else x
+             for i, c, x in zip(ids, per_coord, firsts)]
 
     first_pe, first_un = pe, un
     per_loop = []
@@ -176,14 +200,17 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
     irr_mult = 1
     seen = [0] * len(per_coord)  # relevant loops of each coordinate already passed
     for j, (d, f, _) in enumerate(outer):
-        xa = xab = u = v = 1
+        xa = xab = u = v = xb = ub = vb = 1
         for ci, c in enumerate(per_coord):
             sit = ("loop" if d in c[0] else "skip", seen[ci])
-            sa, sab, su, sv = _coord_sums_by_id(ids[ci], sit)
+            sa, sab, su, sv, sb, sub, svb = _coord_sums_by_id(ids[ci], sit)
             xa *= sa
             xab *= sab
             u *= su
             v *= sv
+            xb *= sb
+            ub *= sub
+            vb *= svb
         if d in relevant:
             mult = irr_mult
         else:
@@ -194,18 +221,26 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
                 seen[ci] += 1
         pe += mult * nsp_irr * (xa - xab)
         un += mult * nsp_out * (u - v)
-        per_loop.append((steps_before * (f - 1), mult * nsp_irr * (xa - xab), mult * nsp_out * (u - v)))
+        per_loop.append((steps_before * (f - 1), mult * nsp_irr * (xa - xab), mult * nsp_out * (u - v),
+                         mult * nsp_irr * (xb - xab), mult * nsp_out * (ub - vb)))
         steps_before *= f
 
-    distinct = nsp_irr
-    for dims, kp, rel_loops, key_inner, key_sp, key_osp in per_coord:
+    distinct, union_distinct = nsp_irr, nsp_out
+    for dims, kp, rel_loops, key_inner, key_sp, key_osp, bounds in per_coord:
         both = tuple(a + b for a, b in zip(key_sp, key_osp))
-        distinct *= _coord_distinct(dims, kp, rel_loops, key_inner, both)
+        sib_loops = rel_loops + tuple((d, f, st) for d, digits in zip(dims, key_sp) for f, st in digits)
+        if bounds is None:
+            distinct *= _coord_distinct(dims, kp, rel_loops, key_inner, both)
+            union_distinct *= _coord_distinct(dims, kp, sib_loops, key_inner, key_osp)
+        else:
+            distinct *= clipped.coord_distinct(dims, kp, rel_loops, key_inner, both, bounds)
+            union_distinct *= clipped.coord_distinct(dims, kp, sib_loops, key_inner, key_osp, bounds)
     max_tile = 1
-    for dims, kp, _, key_inner, _, _ in per_coord:
-        max_tile *= pattern_size(kp, key_inner)
+    for c in per_coord:
+        max_tile *= pattern_size(c[1], c[3])
     return TileStats(int(pe), int(un), int(distinct), int(max_tile), int(first_pe), int(first_un),
-                     tuple((int(a), int(b), int(c)) for a, b, c in per_loop))
+                     tuple(tuple(int(x) for x in e) for e in per_loop), int(union_distinct),
+                     int(_prod(x[0] for x in lasts) * nsp_irr), int(_prod(x[2] for x in lasts) * nsp_out))
 
 
 #: Coordinate keys of :func:`_analyse` by a small id (cleared with the id-keyed cache when full).
@@ -228,8 +263,18 @@ def _coord_id(key: tuple) -> int:
 
 @lru_cache(maxsize=1 << 17)
 def _coord_sums_by_id(cid: int, situation: tuple):
-    """:func:`_coord_sums` of the coordinate key with id ``cid`` (a cheap cache key)."""
-    return _coord_sums(*_COORD_KEYS[cid], situation)
+    """(Xa, Xab, U, V, Xb, Ub, Vb) of the coordinate key with id ``cid`` (a cheap cache key).
+
+    The closed form (:func:`_coord_sums`) when every tile has the full shape,
+    the enumeration of :mod:`.clipped` when a factor is imperfect.  In the
+    closed form the leaving words equal the entering ones (Xb = Xa, ...):
+    only ifmap windows clip there, and only psums use the leaves.
+    """
+    key = _COORD_KEYS[cid]
+    if key[6] is not None:
+        return clipped.coord_sums(*key, situation)
+    xa, xab, u, v = _coord_sums(*key[:6], situation)
+    return xa, xab, u, v, xa, u, v
 
 
 def _prod(xs) -> int:

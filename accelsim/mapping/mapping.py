@@ -11,11 +11,22 @@ outermost first (Timeloop's mapping, Parashar et al., ISPASS 2019, sec. III)::
 
 A level's temporal slot is named as the arch file names the level; a fan-out's
 slots are ``<level>.rows`` and ``<level>.cols`` (present when that side is
-> 1).  For every dimension the factors multiply to the layer's bound exactly
-(perfect factorisation), so every iteration point is visited once.  An index
-in dimension d is the mixed-radix number over the slots, inner slots the less
-significant digits, so the tile a level holds (its own temporal loops and
-everything below) is a contiguous range in each dimension.
+> 1).  An index in dimension d is the mixed-radix number over the slots,
+inner slots the less significant digits, so the tile a level holds (its own
+temporal loops and everything below) is a contiguous range in each dimension.
+
+Factors may be **imperfect** (Timeloop's and ZigZag's imperfect
+factorisation): their product may exceed the bound D, and an index >= D does
+not exist, so the last tile along d is partial.  P = 55 in strips of 7 runs
+8 strips, the last of 6 rows; a 29-wide output on 12 rows runs 3 folds, the
+last on 5 rows.  Two rules keep every step real (:meth:`Mapping.check`):
+each slot's last digit alone is a valid index, and so is the sum of every
+temporal slot's last digit (no temporal step is empty, so a step takes its
+cycle and compute cycles stay the product of the temporal factors).  A
+partial tile shows in the spatial occupancy and in the words the tiles hold;
+an instance whose share of d is empty at a step is idle and computes
+nothing, but still holds the tiles of the tensors that do not depend on d
+(a multicast or a systolic flow delivers them to every PE it reaches).
 """
 
 from __future__ import annotations
@@ -186,13 +197,50 @@ class Mapping:
                     n *= self.factors[s.name][d]
         return n
 
+    def strides(self, dim: str) -> list[int]:
+        """Per slot (outermost first), the iterations of ``dim`` one step of its loop advances."""
+        out, st = [0] * len(self.slots), 1
+        for i in range(len(self.slots) - 1, -1, -1):
+            out[i] = st
+            st *= self.factors[self.slots[i].name][dim]
+        return out
+
+    def perfect(self, nest: LoopNest) -> bool:
+        """Whether every dim's factors multiply to its bound exactly (no partial tile)."""
+        return all(self._suffix[0][d] == nest.dims[d] for d in DIMS)
+
+    def partial_dims(self, nest: LoopNest) -> tuple[str, ...]:
+        """Dims whose factors overshoot their bound (their last tile is partial)."""
+        return tuple(d for d in DIMS if self._suffix[0][d] != nest.dims[d])
+
     def check(self, nest: LoopNest) -> None:
-        """Raise ValueError unless the factors of each dim multiply to its bound."""
+        """Raise ValueError unless every dim's factors cover its bound with no empty step.
+
+        The rules (module doc): the product of the factors is at least the
+        bound; each slot's last digit alone is below it (no instance or step
+        that never works); the temporal slots' last digits together are below
+        it (no temporal step without work).
+        """
         for d in DIMS:
-            if self.extent(d, self.slots) != nest.dims[d]:
-                got = " x ".join(str(self.factors[s.name][d]) for s in self.slots)
-                raise ValueError(f"factors of {d} ({got}) multiply to {self.extent(d, self.slots)}, "
-                                 f"not {nest.dims[d]}")
+            bound = nest.dims[d]
+            total = self.extent(d, self.slots)
+            got = " x ".join(str(self.factors[s.name][d]) for s in self.slots)
+            if total < bound:
+                raise ValueError(f"factors of {d} ({got}) multiply to {total}, less than {bound}")
+            if total == bound:
+                continue
+            st = self.strides(d)
+            for i, s in enumerate(self.slots):
+                f = self.factors[s.name][d]
+                if (f - 1) * st[i] >= bound:
+                    raise ValueError(f"factors of {d} ({got}) overshoot {bound}: the last of the {f} "
+                                     f"steps of {s.name} would have no {d} index below {bound}")
+            last = sum((self.factors[s.name][d] - 1) * st[i] for i, s in enumerate(self.slots) if not s.spatial)
+            if last >= bound:
+                raise ValueError(f"factors of {d} ({got}) overshoot {bound}: the last temporal step would "
+                                 f"have {d} index {last}, so some steps would have no work; make the "
+                                 f"outermost factor of {d} ceil({bound} / the rest) and the inner ones "
+                                 f"spatial or dividing")
 
     # ---- views
     def loops(self) -> list[tuple[str, str, int]]:

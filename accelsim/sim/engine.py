@@ -144,7 +144,7 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
             tr = s.first_tile if k is None else s.tile_types[k]
             load = {t: tr.words(t) for t in INPUTS}
             load["ofmap"] = tr.psum_in if seen else 0.0
-            words[kind] = (load, s.final_glb_psum if nxt is None else s.tile_types[nxt].psum_in)
+            words[kind] = (load, s.final_glb_psum if nxt is None else s.tile_types[nxt].psum_out)
         return words[kind]
 
     pre = prefetched_inputs(arch)
@@ -233,12 +233,12 @@ def _moved(L: LayerPasses, acc: Acc, tile_counts: dict, kind_words) -> dict:
         for mv in tr.moves:
             add(mv.child, mv.tensor, "fills", mv.words * n)
             add(mv.parent, mv.tensor, "reads", mv.parent_reads * n)
-        if h is not None and j is not None:  # psums that leave at this step's start = those entering
-            add(h.parent, "ofmap", "updates", tr.psum_in * n / s.rho)
+        if h is not None and j is not None:  # psums that leave at this step's start
+            add(h.parent, "ofmap", "updates", tr.psum_out * n)
     if h is not None:
         for j, n in acc.seen_counts.items():
             tr = s.first_pass if j is None else s.pass_types[j]
-            add(h.parent, "ofmap", "reads", tr.psum_in * n / s.rho)
-            add(h.child, "ofmap", "fills", tr.psum_in * n / s.rho)
-        add(h.parent, "ofmap", "updates", s.final_psum / s.rho)
+            add(h.parent, "ofmap", "reads", tr.psum_in * n)
+            add(h.child, "ofmap", "fills", tr.psum_in * n)
+        add(h.parent, "ofmap", "updates", s.final_psum)
     return {l: {t: {k: int(round(v)) for k, v in acts.items()} for t, acts in ts.items()} for l, ts in out.items()}

@@ -107,7 +107,7 @@ class LayerPasses:
     def record(self, j, seen, nxt):
         """Record of a pass of type ``j`` (None: the layer's first) followed by a pass of type
         ``nxt`` (None: none, the final psums leave)."""
-        return self._record(j, seen, self.s.final_psum if nxt is None else self.s.pass_types[nxt].psum_in)
+        return self._record(j, seen, self.s.final_psum if nxt is None else self.s.pass_types[nxt].psum_out)
 
     def tile_walk(self, kind, spans: list | None = None) -> tuple[int, Acc]:
         """One tile of ``kind`` from an empty pass pipeline: ``(duration in cycles, what it produced)``.
@@ -160,13 +160,13 @@ class LayerPasses:
         runs = []
         for r, (j, seen, n) in enumerate(steps):
             if r + 1 < len(steps):
-                nxt = self._traffic(steps[r + 1][0]).psum_in
+                nxt = self._traffic(steps[r + 1][0]).psum_out
             elif next_type is None:
                 nxt = self.s.final_psum
             else:
-                nxt = self.s.pass_types[next_type].psum_in
+                nxt = self.s.pass_types[next_type].psum_out
             if n > 1:
-                runs.append((self._record(j, seen, self._traffic(j).psum_in), n - 1))
+                runs.append((self._record(j, seen, self._traffic(j).psum_out), n - 1))
             runs.append((self._record(j, seen, nxt), 1))
         return runs
 
@@ -206,10 +206,10 @@ class LayerPasses:
             link_time(deliver, mv.link, mv.tensor, mv.parent_reads, "_in" if mv.tensor == "ofmap" else "")
         h = s.psum_hop
         if h is not None:
-            refetch = tr.psum_in / s.rho if seen else 0.0
+            refetch = tr.psum_in if seen else 0.0
             source(deliver, h.parent, "ofmap", "read", refetch)
             link_time(deliver, h.link, "ofmap", refetch, "_in")
-            collected = leave / s.rho
+            collected = leave
             source(collect, h.parent, "ofmap", "write", collected)
             link_time(collect, h.link, "ofmap", collected, "_out")
         for demand in (deliver, collect):

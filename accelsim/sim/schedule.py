@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..arch.spec import Architecture
-from ..cost.model import tile_words
 from ..cost.traffic import Hop, hops, loop_strides, outer_loops
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
@@ -57,13 +56,18 @@ class StepTraffic:
     Attributes:
         steps: how many steps of this type the layer has.
         moves: the input-tensor :class:`Move` records of the step.
-        psum_in: ofmap words entering the children's tiles (also the words
-            leaving at the next step: tiles never clip).
+        psum_in: ofmap words entering the children's tiles after the union
+            over a spatial-reduction group (what the parent sends back when
+            the step revisits psums).
+        psum_out: ofmap words leaving the children's tiles at the step, after
+            spatial reduction (what reaches the parent).  Equal to ``psum_in``
+            unless a tile is partial (imperfect factors).
     """
 
     steps: int
     moves: tuple
     psum_in: float
+    psum_out: float
 
     def words(self, tensor: str) -> float:
         return sum(mv.words for mv in self.moves if mv.tensor == tensor)
@@ -82,8 +86,7 @@ class Schedule:
             ``first_tile`` for tile 0.
         psum_hop: the ofmap hop out of the PE (child inside the array, parent
             at or above the array level), or None.
-        rho: its spatial-reduction fan-in (PEs sharing one psum).
-        final_psum: ofmap words in all PEs' tiles at the end (drained last).
+        final_psum: ofmap words in the PEs' last tiles after spatial reduction (drained last).
         final_glb_psum: ofmap words of the last T tile (drained to DRAM last).
         pass_compute: cycles of one pass (product of the temporal factors of ``I`` and the levels inside it).
         hops: the traffic analysis per tensor.
@@ -96,7 +99,6 @@ class Schedule:
     tile_types: list
     first_tile: StepTraffic
     psum_hop: Hop | None
-    rho: int
     final_psum: int
     final_glb_psum: int
     pass_compute: int
@@ -121,22 +123,34 @@ class Schedule:
 
 
 def _per_step(h: Hop, j: int | None, nloops: int):
-    """``(steps, words, parent reads)`` of hop ``h`` at a step of type j (None: the first), or None if it
-    moves nothing there (the step is inside the child's tile)."""
+    """``(steps, words, parent reads)`` of input hop ``h`` at a step of type j (None: the first), or None
+    if it moves nothing there (the step is inside the child's tile)."""
     st = h.stats
     if j is None:
         return 1, st.first_pe, (st.first_union if h.multicast else st.first_pe)
     if j >= len(h.loops):
         return None
-    steps, pe, un = st.per_loop[j]
+    steps, pe, un = st.per_loop[j][:3]
     return steps, pe / steps, (un if h.multicast else pe) / steps
+
+
+def _psum_step(h: Hop, j: int | None) -> tuple[float, float]:
+    """Mean ofmap words of hop ``h`` at a step of type j after the union over a reduction group:
+    ``(entering, leaving)``."""
+    st = h.stats
+    if j is None:
+        return float(st.first_union), 0.0
+    if j >= len(h.loops):
+        return 0.0, 0.0
+    steps, _, un, _, un_out = st.per_loop[j]
+    return un / steps, un_out / steps
 
 
 def _traffic(hs: dict, j: int | None, steps_of_j: int, tile_level: bool, top: int, array: int,
              nloops: int, passes: int, dram: int) -> StepTraffic:
     """The traffic of one step type at the tile level (``tile_level``: hops DRAM -> T) or the pass level."""
     moves = []
-    psum = 0.0
+    p_in = p_out = 0.0
     for t in TENSORS:
         for h in hs[t]:
             is_tile = h.child == top and h.parent == dram
@@ -144,9 +158,9 @@ def _traffic(hs: dict, j: int | None, steps_of_j: int, tile_level: bool, top: in
                 continue
             if t == "ofmap":
                 if tile_level or (h.child < array <= h.parent):
-                    got = _per_step(h, j, nloops)
-                    if got is not None:
-                        psum += got[1]
+                    a, b = _psum_step(h, j)
+                    p_in += a
+                    p_out += b
                 continue
             got = _per_step(h, j, nloops)
             w = pr = 0.0
@@ -158,7 +172,7 @@ def _traffic(hs: dict, j: int | None, steps_of_j: int, tile_level: bool, top: in
                 pr += sum(x[2] if h.multicast else x[1] for x in inner) / passes
             if w or pr:
                 moves.append(Move(t, h.child, h.parent, h.link, w, pr))
-    return StepTraffic(steps_of_j, tuple(moves), psum)
+    return StepTraffic(steps_of_j, tuple(moves), p_in, p_out)
 
 
 def build_schedule(nest: LoopNest, arch: Architecture, m: Mapping) -> Schedule:
@@ -186,17 +200,14 @@ def build_schedule(nest: LoopNest, arch: Architecture, m: Mapping) -> Schedule:
         steps[j] = before * (f - 1)
         before *= f
     psum_hop = next((h for h in hs["ofmap"] if h.child < array <= h.parent), None)
-    rho = psum_hop.rho if psum_hop else 1
     inside = [s for s in m.slots if not s.spatial and s.level <= inner]
     pass_compute = 1
     for s in inside:
         for f in m.factors[s.name].values():
             pass_compute *= f
-    final_psum = 0
-    if psum_hop is not None:
-        active = m.used(m.spatial_between(psum_hop.child, None))
-        final_psum = tile_words(nest, "ofmap", m.tile_extent(psum_hop.child)) * active
-    final_glb = tile_words(nest, "ofmap", m.tile_extent(top)) if "ofmap" in arch.levels[top].keeps else 0
+    final_psum = psum_hop.stats.last_union if psum_hop is not None else 0
+    top_hop = next((h for h in hs["ofmap"] if h.child == top and h.parent == dram), None)
+    final_glb = top_hop.stats.last_pe if top_hop is not None else 0
     return Schedule(
         loops=[(d, f) for d, f, _ in loops],
         n_dram=nd,
@@ -205,7 +216,6 @@ def build_schedule(nest: LoopNest, arch: Architecture, m: Mapping) -> Schedule:
         tile_types=[_traffic(hs, k, steps[k], True, top, array, nd, passes, dram) for k in range(nd)],
         first_tile=_traffic(hs, None, 1, True, top, array, nd, passes, dram),
         psum_hop=psum_hop,
-        rho=rho,
         final_psum=final_psum,
         final_glb_psum=final_glb,
         pass_compute=pass_compute,
