@@ -36,7 +36,6 @@ from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
 from .nest_analysis import pattern_size, window_pairs
-from .progressions import distribution
 from .traffic import hops, loop_strides
 
 ACTIONS = ("reads", "fills", "updates", "rmw_reads", "drains")
@@ -219,9 +218,25 @@ def valid_digit_tuples(m: Mapping, dim: str, bound: int, skip: set, strides) -> 
             kept *= m.factors[s.name][dim]
     if kept * skipped == bound:
         return kept
-    progs = tuple((strides[s.name][dim], m.factors[s.name][dim]) for s in m.slots
-                  if s.name not in skip and m.factors[s.name][dim] > 1)
-    return int(distribution(progs, bound).sum())
+    digits = sorted(((strides[s.name][dim], m.factors[s.name][dim]) for s in m.slots
+                     if s.name not in skip and m.factors[s.name][dim] > 1), reverse=True)
+    return _count_below(tuple(digits), bound)
+
+
+def _count_below(digits, bound: int) -> int:
+    """Tuples of mixed-radix ``digits`` ``(stride, factor)`` (largest stride first, each stride above
+    the largest sum of the digits after it) whose sum is below ``bound``; O(len(digits))."""
+    n = 0
+    for i, (st, f) in enumerate(digits):
+        rest = 1
+        for _, g in digits[i + 1:]:
+            rest *= g
+        q = bound // st
+        if q >= f:
+            return n + f * rest
+        n += q * rest
+        bound -= q * st
+    return n + (1 if bound > 0 else 0)
 
 
 def mac_served(nest: LoopNest, m: Mapping, below, tensor: str, strides) -> int:

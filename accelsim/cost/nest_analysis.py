@@ -45,7 +45,7 @@ import numpy as np
 
 from ..workload.loopnest import LoopNest
 from . import clipped
-from .progressions import count, dilate, distribution, indicator, span, sumset_size, tail
+from .progressions import clipped_sums, count, distribution, indicator, span, spread, sumset_size, tail
 
 #: (loop dim, factor, stride in iterations of that dim), outermost first.
 Loop = tuple[str, int, int]
@@ -229,12 +229,8 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
     for dims, kp, rel_loops, key_inner, key_sp, key_osp, bounds in per_coord:
         both = tuple(a + b for a, b in zip(key_sp, key_osp))
         sib_loops = rel_loops + tuple((d, f, st) for d, digits in zip(dims, key_sp) for f, st in digits)
-        if bounds is None:
-            distinct *= _coord_distinct(dims, kp, rel_loops, key_inner, both)
-            union_distinct *= _coord_distinct(dims, kp, sib_loops, key_inner, key_osp)
-        else:
-            distinct *= clipped.coord_distinct(dims, kp, rel_loops, key_inner, both, bounds)
-            union_distinct *= clipped.coord_distinct(dims, kp, sib_loops, key_inner, key_osp, bounds)
+        distinct *= _distinct(dims, kp, rel_loops, key_inner, both, bounds)
+        union_distinct *= _distinct(dims, kp, sib_loops, key_inner, key_osp, bounds)
     max_tile = 1
     for c in per_coord:
         max_tile *= pattern_size(c[1], c[3])
@@ -271,10 +267,33 @@ def _coord_sums_by_id(cid: int, situation: tuple):
     only ifmap windows clip there, and only psums use the leaves.
     """
     key = _COORD_KEYS[cid]
-    if key[6] is not None:
-        return clipped.coord_sums(*key, situation)
-    xa, xab, u, v = _coord_sums(*key[:6], situation)
-    return xa, xab, u, v, xa, u, v
+    if key[6] is None:
+        xa, xab, u, v = _coord_sums(*key[:6], situation)
+        return xa, xab, u, v, xa, u, v
+    if key[1] is None and situation[0] != "last":
+        k2 = _as_window(key)
+        xa, xab, u, v = _coord_sums(*k2, situation)
+        xb, _, ub, vb = _coord_sums(*k2, situation, True)
+        return xa, xab, u, v, xb, ub, vb
+    return clipped.coord_sums(*key, situation)
+
+
+def _as_window(key):
+    """A plain coordinate with a bound D as a window coordinate clipped to [0, D): stride 1, no
+    padding, and a second dim of extent 1, so the closed form's edge clipping counts its partial tiles."""
+    (d,), _, rel_loops, inner, sp, osp, bounds = key
+    return ((d, "_"), (1, 1, 0, bounds[0]), rel_loops, (inner[0], 1), (sp[0], ()), (osp[0], ()))
+
+
+def _distinct(dims, kp, loops, inner, groups, bounds) -> int:
+    """Words a group ever holds along a coordinate, summed over groups (``groups``: per dim, the digits
+    that tell groups apart); closed form unless a window's tiles are partial."""
+    if bounds is None:
+        return _coord_distinct(dims, kp, loops, inner, groups)
+    if kp is None:
+        k2 = _as_window((dims, kp, loops, inner, groups, ((),), bounds))
+        return _coord_distinct(k2[0], k2[1], loops, k2[3], k2[4])
+    return clipped.coord_distinct(dims, kp, loops, inner, groups, bounds)
 
 
 def _prod(xs) -> int:
@@ -334,39 +353,21 @@ def _situation(rel_loops, situation, scale):
     return tuple(free), c_step, c_step - fixed_before
 
 
-def _clipped(qs, free, a0: int, size: int) -> tuple[int, ...]:
-    """Per array q of ``qs``: the sum over combos and z of q[z] * [0 <= a0 + S + z < size].
-
-    S is a combo's sum of the ``free`` progressions.  Every pair (the
-    interior count) minus the pairs below 0 and those at or above ``size``;
-    the upper ones are counted from the top (S's distribution is symmetric,
-    q is reversed), so each tail needs only a prefix as long as the window's
-    overhang past that edge (at most the padding for a legal layer).  The
-    arrays of ``qs`` have one length (one span).
-    """
-    zmax, smax = len(qs[0]) - 1, span(free)
-    totals = [int(q.sum()) * count(free) for q in qs]
-    for flip, lim in ((False, -a0), (True, smax + zmax - size + a0 + 1)):
-        lim = min(lim, smax + zmax + 1)
-        if lim > 0:
-            dist = distribution(free, lim)
-            for i, q in enumerate(qs):
-                totals[i] -= tail(q[::-1] if flip else q, dist, lim)
-    return tuple(totals)
-
-
 def window_pairs(stride: int, dilation: int, pad: int, size: int, n_out: int, n_kernel: int) -> int:
     """Pairs (p, r), p < n_out, r < n_kernel, whose ifmap index p*stride + r*dilation - pad is in [0, size).
 
     The MACs on real (not padding) words along one axis, in O(padding) time
     (``accelsim.cost.model.valid_macs`` enumerates the pairs).
     """
-    return _clipped((np.ones(1, dtype=np.int64),), ((stride, n_out), (dilation, n_kernel)), -pad, size)[0]
+    return clipped_sums((np.ones(1, dtype=np.int64),), ((stride, n_out), (dilation, n_kernel)), -pad, size)[0]
 
 
 @lru_cache(maxsize=1 << 16)
-def _coord_sums(dims, kp, rel_loops, inner, spatial, outer_sp, situation):
+def _coord_sums(dims, kp, rel_loops, inner, spatial, outer_sp, situation, reverse=False):
     """(Xa, Xab, U, V) of one coordinate for one transition situation, in words; see the module doc.
+
+    ``reverse``: the words that leave instead, (Xb, Xab, Ub, Vb): the same
+    sums with before and after swapped (origin b = a - delta, shift -delta).
 
     For a window coordinate, instance o's tile after the step is
     T(a+o) = (a + o + pat) & [0, size), before it T(b+o), b = a - delta.  Then
@@ -377,7 +378,7 @@ def _coord_sums(dims, kp, rel_loops, inner, spatial, outer_sp, situation):
     pat - delta; U: the distinct o + q; V: those z with z - o in pat =>
     z - o + delta in pat for every o.  So each count is sum_z q[z] times the
     combos whose a + z lies in [0, size): every combo (the interior) minus
-    the few within the padding of an edge (:func:`_clipped`), whatever H, W
+    the few within the padding of an edge (:func:`~.progressions.clipped_sums`), whatever H, W
     and the loop factors.
     """
     first = situation[0] == "first"
@@ -397,25 +398,21 @@ def _coord_sums(dims, kp, rel_loops, inner, spatial, outer_sp, situation):
     # the parent's own instances: summed like loop values that never step (each serves its children alone)
     free = free + tuple((st * sc, f) for digits, sc in zip(outer_sp, (kp[0], kp[1])) for f, st in digits)
     pat = indicator(pattern)
-    qa = _spread(pat, offsets)
+    qa = spread(pat, offsets)
     qu = (qa > 0).astype(np.int64)
     if first:
-        xa, u = _clipped((qa, qu), free, c_step - pad, size)
+        xa, u = clipped_sums((qa, qu), free, c_step - pad, size)
         return (xa, 0, u, 0)
+    a0 = c_step - pad
+    if reverse:
+        a0, delta = a0 - delta, -delta
     had = np.zeros_like(pat)  # had[q] = 1 if q + delta is in the pattern (the word was in the old tile)
     lo, hi = max(0, -delta), min(len(pat), len(pat) - delta)
     if lo < hi:
         had[lo:hi] = pat[lo + delta:hi + delta]
-    qab = _spread(pat & had, offsets)
-    qv = qu & (_spread(pat & (1 - had), offsets) == 0)
-    return _clipped((qa, qab, qu, qv), free, c_step - pad, size)
-
-
-def _spread(a: np.ndarray, offsets) -> np.ndarray:
-    """Counts per z of o + x, x from ``a`` (0/1 over the pattern's span), o from the offsets (words)."""
-    for c, n in offsets:
-        a = dilate(a, c, n)
-    return a
+    qab = spread(pat & had, offsets)
+    qv = qu & (spread(pat & (1 - had), offsets) == 0)
+    return clipped_sums((qa, qab, qu, qv), free, a0, size)
 
 
 @lru_cache(maxsize=1 << 16)

@@ -157,3 +157,31 @@ def tail(q: np.ndarray, dist: np.ndarray, limit: int) -> int:
     if int(qq.sum()) * int(cd[-1]) >= _INT64_SAFE:
         return sum(int(a) * int(b) for a, b in zip(qq.tolist(), cd[::-1].tolist()))
     return int(np.dot(qq, cd[::-1]))
+
+
+def clipped_sums(qs, free, a0: int, size: int) -> tuple[int, ...]:
+    """Per array q of ``qs``: the sum over combos and z of q[z] * [0 <= a0 + S + z < size].
+
+    S is a combo's sum of the ``free`` progressions.  Every pair (the
+    interior count) minus the pairs below 0 and those at or above ``size``;
+    the upper ones are counted from the top (S's distribution is symmetric,
+    q is reversed), so each tail needs only a prefix as long as the window's
+    overhang past that edge (at most the padding for a legal layer).  The
+    arrays of ``qs`` have one length (one span).
+    """
+    zmax, smax = len(qs[0]) - 1, span(free)
+    totals = [int(q.sum()) * count(free) for q in qs]
+    for flip, lim in ((False, -a0), (True, smax + zmax - size + a0 + 1)):
+        lim = min(lim, smax + zmax + 1)
+        if lim > 0:
+            dist = distribution(free, lim)
+            for i, q in enumerate(qs):
+                totals[i] -= tail(q[::-1] if flip else q, dist, lim)
+    return tuple(totals)
+
+
+def spread(a: np.ndarray, offsets) -> np.ndarray:
+    """Counts per z of o + x, x from ``a`` (0/1 over the pattern's span), o from the offsets (words)."""
+    for c, n in offsets:
+        a = dilate(a, c, n)
+    return a

@@ -32,8 +32,9 @@ from ..errors import MappingError
 from ..workload.loopnest import DIMS, LoopNest
 from ..mapping.dataflow import Dataflow
 from ..mapping.mapping import Mapping
-from .space import builder, enumerate_space, feasible, loop_orders, prod, spatial_candidates, used_pes
-from .tilings import WORK_MAX, OutOfWork, Work, glb_candidates, greedy_maximal, rf_candidates, spatial_below
+from .space import (builder, enumerate_space, feasible, loop_orders, prod, spatial_candidates, spatial_rem,
+                    split_rest, used_pes)
+from .tilings import WORK_MAX, OutOfWork, Work, glb_candidates, greedy_maximal, rf_candidates
 
 OBJECTIVES = ("edp", "energy", "cycles")
 DEFAULT_BUDGET = 600
@@ -110,8 +111,7 @@ def _probe(nest, arch, df, spatial, objective):
     """
     rows, cols = spatial[0], spatial[1]
     extra = spatial[2] if len(spatial) > 2 else {}
-    below = spatial_below(arch, extra)
-    rem = {d: nest.dims[d] // (rows.get(d, 1) * cols.get(d, 1) * below[d]) for d in DIMS}
+    rem = spatial_rem(nest, rows, cols, extra)
     rf, size = None, 0
     try:
         for r in rf_candidates(nest, arch, df, rem, Work(PROBE_WORK), extra):
@@ -122,10 +122,7 @@ def _probe(nest, arch, df, spatial, objective):
         pass
     if rf is None:
         return None
-    rem2 = dict(rem)
-    for f in rf.values():
-        rem2 = {d: rem2[d] // f.get(d, 1) for d in DIMS}
-    inner = {d: nest.dims[d] // rem2[d] for d in DIMS}
+    rem2, inner = split_rest(nest, rows, cols, extra, rf, rem)
     try:
         glb = next(glb_candidates(nest, arch, inner, rem2, True, Work(PROBE_WORK)), None)
     except OutOfWork:
@@ -133,7 +130,8 @@ def _probe(nest, arch, df, spatial, objective):
         glb = None if g is None else {arch.array_level: g}
     if glb is None:
         return None
-    return evaluate(nest, arch, builder(arch, rows, cols, rf, glb, rem2, loop_orders(df)[0], extra)(), objective)
+    m = builder(arch, rows, cols, rf, glb, rem2, loop_orders(df)[0], extra)()
+    return evaluate(nest, arch, m, objective) if m.valid(nest) else None
 
 
 def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "edp",
@@ -169,16 +167,18 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
             best.offer(evaluate(nest, arch, b(), objective))
     else:
         exhaustive = False
+        # perfect and imperfect unrollings take turns, so neither family crowds out the other
+        fams = _families(nest, spatial)
         probed = []
-        for i, s in enumerate(spatial[: min(PROBES, budget // 4)]):
+        for i, s in enumerate(_interleave(fams)[: min(PROBES, budget // 4)]):
             ev = _probe(nest, arch, df, s, objective)
             if ev is not None:
                 best.offer(ev)
                 probed.append((ev.score, i, s))
         probed.sort(key=lambda x: (x[0], x[1]))
-        # the best-utilised unrollings (within 10 % of the best) stay in; the probes add the rest
-        top = used_pes(spatial[0])
-        keep = [s for s in spatial[:SPATIAL_KEEP - 2] if used_pes(s) >= 0.9 * top]
+        # the best-utilised unrollings of each family (within 10 % of the best) stay in; the probes add the rest
+        top = used_pes(spatial[0], nest)
+        keep = [s for s in _interleave([f[:(SPATIAL_KEEP - 2) // 2] for f in fams]) if used_pes(s, nest) >= 0.9 * top]
         keep += [s for _, _, s in probed if s not in keep][: SPATIAL_KEEP - len(keep)]
         keep = keep or spatial[:1]
         cap = max(budget, min(20 * budget, PRUNED_SCAN_MAX))
@@ -203,6 +203,23 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
     if best.ev is None:
         raise MappingError(why_unmappable(nest, arch))
     return SearchResult(best.ev, best.evaluated, space, exhaustive, objective, space_capped=capped)
+
+
+def _families(nest, spatial) -> list[list]:
+    """The unrollings split into perfect ones and those with a partial last tile, each in the given order."""
+    perfect, partial = [], []
+    for s in spatial:
+        f = {d: s[0].get(d, 1) * s[1].get(d, 1) for d in DIMS}
+        (perfect if all(nest.dims[d] % f[d] == 0 for d in DIMS) else partial).append(s)
+    return [perfect, partial]
+
+
+def _interleave(lists) -> list:
+    """Items of the lists taken in turn (a, b, a, b, ...), the longer list's tail at the end."""
+    out = []
+    for i in range(max(map(len, lists), default=0)):
+        out.extend(l[i] for l in lists if i < len(l))
+    return out
 
 
 class _Best:

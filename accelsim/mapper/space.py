@@ -1,10 +1,13 @@
 """The mapping space of one layer: spatial unrollings, RF and GLB tilings, loop orders.
 
-The space (all factorisations are perfect, see mapping.py):
+The space (see mapping.py for imperfect factors):
 
 1. spatial unrolling: factors of the dataflow's row dims (product <= rows)
    and column dims (product <= cols) across the array level's fan-out (the
-   PE array); any other fan-out takes the same dims greedily;
+   PE array), perfect or imperfect (:func:`factor_options`: a dim of D
+   split by f runs ceil(D/f) partial-at-the-end tiles, as Timeloop's and
+   ZigZag's imperfect factorisation), ranked by the PEs they keep busy on
+   average; any other fan-out takes the same dims greedily;
 2. "RF" tiling: for each level inside the PE array (below the array level),
    innermost first, factors of the dataflow's ``rf_dims`` whose tiles fit
    the partitions holding the tensors it keeps (bypassed tensors take no room);
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice
 
 from ..arch.spec import Architecture
@@ -38,22 +42,64 @@ from .tilings import OutOfWork, Work, divisors, glb_candidates, glb_fits, pe_lev
 #: Unrollings generated at most, and kept at most, per layer (bounds time and memory on huge arrays).
 SPATIAL_SCAN_MAX = 200_000
 SPATIAL_KEEP_MAX = 20_000
-def axis_assignments(dims: tuple[str, ...], rem: dict[str, int], limit: int):
-    """Yield every {dim: factor} over ``dims`` with factors dividing ``rem`` and product <= limit."""
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def factor_options(n: int, limit: int) -> tuple[int, ...]:
+    """Spatial factors worth trying for a dim of ``n`` iterations on at most ``limit`` instances, ascending.
+
+    The divisors of n (perfect) and, for every tile count k, the smallest
+    factor that needs only k tiles, ceil(n / k) (imperfect: the least idle
+    instances in the last tile).  About 2 sqrt(n) values.
+    """
+    return _factor_options(n, min(n, limit))
+
+
+@lru_cache(maxsize=4096)
+def _factor_options(n: int, limit: int) -> tuple[int, ...]:
+    out = {f for f in divisors(n) if f <= limit}
+    k = 1
+    while k <= n:
+        f = ceil_div(n, k)
+        if f <= limit:
+            out.add(f)
+        k = ceil_div(n, f - 1) if f > 1 else n + 1  # the next tile count that changes the factor
+    return tuple(sorted(out))
+
+
+def effective(n: int, f: int) -> float:
+    """Instances a factor f keeps busy on average over ceil(n/f) tiles of a dim of n: n / ceil(n / f)."""
+    return n / ceil_div(n, f)
+
+
+def axis_assignments(dims: tuple[str, ...], rem: dict[str, int], limit: int, nest: LoopNest | None = None):
+    """Yield every {dim: factor} over ``dims`` with product <= limit: factors from :func:`factor_options`
+    (divisors only for a dim that may not take imperfect factors, :meth:`Mapping.imperfect_allowed`, or
+    without ``nest``)."""
 
     def rec(i, cur, prod):
         if i == len(dims):
             yield dict(cur)
             return
         d = dims[i]
-        for f in divisors(rem[d]):
-            if prod * f > limit:
-                break
+        if nest is not None and Mapping.imperfect_allowed(nest, d):
+            opts = factor_options(rem[d], limit // prod)
+        else:
+            opts = [f for f in divisors(rem[d]) if f <= limit // prod]
+        for f in opts:
             cur[d] = f
             yield from rec(i + 1, cur, prod * f)
         cur.pop(d, None)
 
     yield from rec(0, {}, 1)
+
+
+def spatial_rem(nest, rows, cols, extra) -> dict[str, int]:
+    """Per dim, the tiles left for the temporal loops after an unrolling: ceil(D / spatial factors)."""
+    return {d: ceil_div(nest.dims[d], rows.get(d, 1) * cols.get(d, 1) * _extra(extra, d)) for d in DIMS}
 
 
 @dataclass(frozen=True)
@@ -80,15 +126,19 @@ def spatial_candidates(nest: LoopNest, arch: Architecture, df: Dataflow) -> Spat
 
     def key(rc):
         rows, cols = rc[0], rc[1]
-        used = prod(rows.values()) * prod(cols.values())
+        used = 1.0
+        for d in DIMS:
+            f = rows.get(d, 1) * cols.get(d, 1)
+            if f > 1:
+                used *= effective(nest.dims[d], f)
         pref = tuple(-rows.get(d, 1) for d in df.rows) + tuple(-cols.get(d, 1) for d in df.cols)
         return (-used, pref)
 
     def gen():
-        for rows in axis_assignments(df.rows, nest.dims, arch.rows):
-            rem = {d: nest.dims[d] // rows.get(d, 1) for d in DIMS}
-            for cols in axis_assignments(df.cols, rem, arch.cols):
-                extra = other_fanouts(arch, df, {d: rem[d] // cols.get(d, 1) for d in DIMS})
+        for rows in axis_assignments(df.rows, nest.dims, arch.rows, nest):
+            rem = {d: ceil_div(nest.dims[d], rows.get(d, 1)) for d in DIMS}
+            for cols in axis_assignments(df.cols, rem, arch.cols, nest):
+                extra = other_fanouts(arch, df, {d: ceil_div(rem[d], cols.get(d, 1)) for d in DIMS})
                 yield (rows, cols, extra) if extra else (rows, cols)
 
     scanned = list(islice(gen(), SPATIAL_SCAN_MAX + 1))
@@ -154,12 +204,12 @@ def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work):
         for sp in spatial:
             rows, cols = sp[0], sp[1]
             extra = sp[2] if len(sp) > 2 else {}
-            rem = {d: nest.dims[d] // (rows.get(d, 1) * cols.get(d, 1) * _extra(extra, d)) for d in DIMS}
+            rem = spatial_rem(nest, rows, cols, extra)
+            perfect = all(rem[d] * rows.get(d, 1) * cols.get(d, 1) * _extra(extra, d) == nest.dims[d] for d in DIMS)
             for rf in rf_candidates(nest, arch, df, rem, work, extra):
-                rem2 = dict(rem)
-                for f in rf.values():
-                    rem2 = {d: rem2[d] // f.get(d, 1) for d in DIMS}
-                inner = {d: nest.dims[d] // rem2[d] for d in DIMS}
+                rem2, inner = split_rest(nest, rows, cols, extra, rf, rem)
+                if not perfect and not builder(arch, rows, cols, rf, {}, rem2, orders[0], extra, slots)().valid(nest):
+                    continue
                 for glb in glb_candidates(nest, arch, inner, rem2, maximal_only, work):
                     for od in orders:
                         n += 1
@@ -168,6 +218,18 @@ def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work):
                         yield builder(arch, rows, cols, rf, glb, rem2, od, extra, slots)
     except OutOfWork:
         return
+
+
+def split_rest(nest, rows, cols, extra, rf, rem):
+    """``(rem2, inner)``: per dim, the tiles left above the PE (``rem`` over the RF factors) and the
+    extent of the PE array's tile (spatial factors x RF factors)."""
+    rem2 = dict(rem)
+    inner = {d: rows.get(d, 1) * cols.get(d, 1) * _extra(extra, d) for d in DIMS}
+    for f in rf.values():
+        for d, x in f.items():
+            rem2[d] //= x
+            inner[d] *= x
+    return rem2, inner
 
 
 def _extra(extra, d) -> int:
@@ -204,10 +266,13 @@ def builder(arch, rows, cols, rf, glb, rem2, od, extra=None, slots=None):
     return build
 
 
-def used_pes(spatial) -> int:
-    n = prod(spatial[0].values()) * prod(spatial[1].values())
-    for f in (spatial[2].values() if len(spatial) > 2 else ()):
-        n *= prod(f.values())
+def used_pes(spatial, nest) -> float:
+    """PEs an unrolling keeps busy on average (partial last tiles count in proportion, :func:`effective`)."""
+    n = 1.0
+    for d in DIMS:
+        f = spatial[0].get(d, 1) * spatial[1].get(d, 1) * _extra(spatial[2] if len(spatial) > 2 else {}, d)
+        if f > 1:
+            n *= effective(nest.dims[d], f)
     return n
 
 

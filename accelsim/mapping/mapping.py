@@ -37,6 +37,11 @@ from functools import lru_cache
 from ..workload.loopnest import DIMS, LoopNest
 
 
+#: Largest P x R (Q x S) whose dims may take imperfect factors (see :meth:`Mapping.imperfect_allowed`).
+WINDOW_PAIRS_MAX = 1 << 16
+_WINDOW_PAIR = {"P": ("P", "R"), "R": ("P", "R"), "Q": ("Q", "S"), "S": ("Q", "S")}
+
+
 @dataclass(frozen=True)
 class Slot:
     """One group of loops of the mapped nest.
@@ -205,6 +210,14 @@ class Mapping:
             st *= self.factors[self.slots[i].name][dim]
         return out
 
+    @staticmethod
+    def imperfect_allowed(nest: LoopNest, dim: str) -> bool:
+        """Whether ``dim`` may take imperfect factors: always for N, G, M, C; for an ifmap window's dims
+        (P and R, Q and S) when the window's index pairs are at most ``WINDOW_PAIRS_MAX`` (their partial
+        tiles are counted by enumerating tile origins, :mod:`accelsim.cost.clipped`)."""
+        pair = _WINDOW_PAIR.get(dim)
+        return pair is None or nest.dims[pair[0]] * nest.dims[pair[1]] <= WINDOW_PAIRS_MAX
+
     def perfect(self, nest: LoopNest) -> bool:
         """Whether every dim's factors multiply to its bound exactly (no partial tile)."""
         return all(self._suffix[0][d] == nest.dims[d] for d in DIMS)
@@ -212,6 +225,14 @@ class Mapping:
     def partial_dims(self, nest: LoopNest) -> tuple[str, ...]:
         """Dims whose factors overshoot their bound (their last tile is partial)."""
         return tuple(d for d in DIMS if self._suffix[0][d] != nest.dims[d])
+
+    def valid(self, nest: LoopNest) -> bool:
+        """:meth:`check` as a bool."""
+        try:
+            self.check(nest)
+        except ValueError:
+            return False
+        return True
 
     def check(self, nest: LoopNest) -> None:
         """Raise ValueError unless every dim's factors cover its bound with no empty step.
@@ -229,6 +250,11 @@ class Mapping:
                 raise ValueError(f"factors of {d} ({got}) multiply to {total}, less than {bound}")
             if total == bound:
                 continue
+            if not self.imperfect_allowed(nest, d):
+                a, b = _WINDOW_PAIR[d]
+                raise ValueError(f"factors of {d} ({got}) overshoot {bound}, but partial tiles of {d} need "
+                                 f"{a} x {b} <= {WINDOW_PAIRS_MAX} (here {nest.dims[a] * nest.dims[b]}); "
+                                 f"give factors of {d} that multiply to {bound}")
             st = self.strides(d)
             for i, s in enumerate(self.slots):
                 f = self.factors[s.name][d]
