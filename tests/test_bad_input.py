@@ -404,6 +404,25 @@ def test_mapping_factors_do_not_multiply_to_bound(tmp_path):
     assert_input_error(_mapping_run(tmp_path, spec), "bad_map.yaml", "layers.c1", "Q", "multiply to 4", "Q = 8")
 
 
+def test_mapping_imperfect_factor_with_an_empty_step(tmp_path):
+    """P = 8 as 3 x 3 overshoots: allowed, as no temporal step is empty; C = 3 as 2 x 2 in time is not."""
+    ok = {**GOOD_C1_MAPPING, "glb": {"Q": 8, "P": 3}, "cols": {"P": 3}}
+    rep = _mapping_run(tmp_path, ok)
+    assert rep.exit_code == 0, rep.output
+    bad = {**GOOD_C1_MAPPING, "glb": {"Q": 8, "C": 2}, "rf": {"C": 2, "S": 3}}
+    assert_input_error(_mapping_run(tmp_path, bad), "bad_map.yaml", "layers.c1", "overshoot 3",
+                       "last temporal step")
+
+
+def test_show_mapping_prints_a_partial_tile(tmp_path):
+    spec = {**GOOD_C1_MAPPING, "glb": {"Q": 8, "P": 3}, "cols": {"P": 3}}
+    wl = write(tmp_path, "mini.yaml", mini())
+    mp = write(tmp_path, "map.yaml", {"layers": {"c1": spec}})
+    res = runner.invoke(app, ["show-mapping", "eyeriss.yaml", wl, "c1", "--mapping", mp])
+    assert res.exit_code == 0, res.output
+    assert "for p in [0:3)  (last: 2 of 3, P = 8)" in res.output
+
+
 def test_mapping_spatial_dim_not_allowed_by_dataflow(tmp_path):
     spec = {**GOOD_C1_MAPPING, "cols": {"P": 8, "S": 3}, "rf": {"C": 3}, "orders": {}}
     assert_input_error(_mapping_run(tmp_path, spec),

@@ -253,7 +253,7 @@ def test_imperfect_rules():
     ok = make_mapping(slots, {"GLB": {"P": 8}, names[2]: {"P": 7}})  # 8 strips of 7, the last of 6
     ok.check(nest)
     assert ok.partial_dims(nest) == ("P",)
-    with pytest.raises(ValueError, match="less than 55"):
+    with pytest.raises(ValueError, match="less than the layer.s P = 55"):
         make_mapping(slots, {"GLB": {"P": 7}, names[2]: {"P": 7}}).check(nest)
     with pytest.raises(ValueError, match="no P index"):
         make_mapping(slots, {"GLB": {"P": 10}, names[2]: {"P": 7}}).check(nest)

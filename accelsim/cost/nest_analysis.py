@@ -74,7 +74,8 @@ class TileStats:
         last_pe, last_union: words in the last step's tiles, summed over
             instances / per parent instance after the union over siblings
             (psums: the final drain).  For an ifmap window clipped by padding
-            these are the first tile's figures (only psums use them).
+            these are the first tile's figures (only psums use them).  Psums only
+            (0 for other tensors): union_distinct and the leaves (= the fills otherwise).
     """
 
     pe_fills: int
@@ -167,6 +168,7 @@ def _analyse_keyed(nest, tensor, outer, inner, spatial, osp) -> TileStats:
               for dims, kp in coords),
         tuple(f for d, digits in sorted(spatial.items()) if d not in relevant for f, _ in digits),
         tuple(f for d, digits in sorted(osp.items()) if d not in relevant for f, _ in digits),
+        tensor == "ofmap",
     )
     return _analyse(*key)
 
@@ -178,7 +180,9 @@ def _coords(nest: LoopNest, tensor: str):
 
 
 @lru_cache(maxsize=200_000)
-def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple = ()) -> TileStats:
+def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple = (), psum: bool = False) -> TileStats:
+    """TileStats from the canonical key; ``psum``: also the leaving words and ``union_distinct`` (only
+    psums use them; otherwise leaves = fills and union_distinct = 0)."""
     relevant = {d for c in coords for d in c[0]}
     nsp_out = _prod(irr_outer)
     nsp_irr = _prod(irr_factors) * nsp_out
@@ -191,7 +195,7 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
     firsts = [_coord_sums_by_id(i, ("first", 0)) for i in ids]
     pe = _prod(x[0] for x in firsts) * nsp_irr
     un = _prod(x[2] for x in firsts) * nsp_out
-    lasts = [_coord_sums_by_id(i, ("last", 0)) if c[6] is not None else x
+    lasts = [_coord_sums_by_id(i, ("last", 0)) if psum and c[6] is not None else x
              for i, c, x in zip(ids, per_coord, firsts)]
 
     first_pe, first_un = pe, un
@@ -203,14 +207,17 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
         xa = xab = u = v = xb = ub = vb = 1
         for ci, c in enumerate(per_coord):
             sit = ("loop" if d in c[0] else "skip", seen[ci])
-            sa, sab, su, sv, sb, sub, svb = _coord_sums_by_id(ids[ci], sit)
-            xa *= sa
-            xab *= sab
-            u *= su
-            v *= sv
-            xb *= sb
-            ub *= sub
-            vb *= svb
+            sums = _coord_sums_by_id(ids[ci], sit) if psum else _coord_fills_by_id(ids[ci], sit)
+            xa *= sums[0]
+            xab *= sums[1]
+            u *= sums[2]
+            v *= sums[3]
+            if psum:
+                xb *= sums[4]
+                ub *= sums[5]
+                vb *= sums[6]
+        if not psum:
+            xb, ub, vb = xa, u, v
         if d in relevant:
             mult = irr_mult
         else:
@@ -228,9 +235,12 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
     distinct, union_distinct = nsp_irr, nsp_out
     for dims, kp, rel_loops, key_inner, key_sp, key_osp, bounds in per_coord:
         both = tuple(a + b for a, b in zip(key_sp, key_osp))
-        sib_loops = rel_loops + tuple((d, f, st) for d, digits in zip(dims, key_sp) for f, st in digits)
+        sib_loops = rel_loops + tuple((d, f, st) for d, digits in zip(dims, key_sp) for f, st in digits) if psum else ()
         distinct *= _distinct(dims, kp, rel_loops, key_inner, both, bounds)
-        union_distinct *= _distinct(dims, kp, sib_loops, key_inner, key_osp, bounds)
+        if psum:
+            union_distinct *= _distinct(dims, kp, sib_loops, key_inner, key_osp, bounds)
+    if not psum:
+        union_distinct = 0
     max_tile = 1
     for c in per_coord:
         max_tile *= pattern_size(c[1], c[3])
@@ -252,6 +262,7 @@ def _coord_id(key: tuple) -> int:
             _COORD_IDS.clear()
             _COORD_KEYS.clear()
             _coord_sums_by_id.cache_clear()
+            _coord_fills_by_id.cache_clear()
         i = _COORD_IDS[key] = len(_COORD_KEYS)
         _COORD_KEYS.append(key)
     return i
@@ -276,6 +287,17 @@ def _coord_sums_by_id(cid: int, situation: tuple):
         xb, _, ub, vb = _coord_sums(*k2, situation, True)
         return xa, xab, u, v, xb, ub, vb
     return clipped.coord_sums(*key, situation)
+
+
+@lru_cache(maxsize=1 << 17)
+def _coord_fills_by_id(cid: int, situation: tuple):
+    """(Xa, Xab, U, V) of the coordinate key with id ``cid``: :func:`_coord_sums_by_id` without the leaves."""
+    key = _COORD_KEYS[cid]
+    if key[6] is None:
+        return _coord_sums(*key[:6], situation)
+    if key[1] is None:
+        return _coord_sums(*_as_window(key), situation)
+    return clipped.coord_sums(*key, situation)[:4]
 
 
 def _as_window(key):

@@ -33,7 +33,7 @@ from ..errors import InputError, short
 from ..files import load_yaml
 from ..validation import validate
 from ..limits import MAX_DIM
-from ..workload.loopnest import DIMS, LoopNest
+from ..workload.loopnest import LoopNest
 from ..mapping.dataflow import Dataflow, Dim
 from ..mapping.mapping import Mapping, make_mapping, slots_of
 
@@ -108,8 +108,9 @@ def build_fixed(spec: LayerMappingSpec, nest: LoopNest, arch: Architecture, df: 
     """Turn a layer's mapping spec into a Mapping and check it against the layer, arch and dataflow.
 
     Raises:
-        InputError: an unknown slot, factors < 1 or not multiplying to the
-            layer's bounds, a spatial or in-PE dim the dataflow does not
+        InputError: an unknown slot, factors < 1 or not covering the
+            layer's bounds (imperfect factors are allowed under the rules of
+            :meth:`~accelsim.mapping.mapping.Mapping.check`), a spatial or in-PE dim the dataflow does not
             allow, an order naming a dim twice, or a mapping that does not
             fit the array or a buffer.
     """
@@ -154,11 +155,10 @@ def build_fixed(spec: LayerMappingSpec, nest: LoopNest, arch: Architecture, df: 
             raise InputError("a dim is listed twice", source=src, field=f"{where}.orders.{key}")
         orders[name] = tuple(o)
     m = make_mapping(slots, factors, orders)
-    for d in DIMS:
-        got = m.extent(d, m.slots)
-        if got != nest.dims[d]:
-            raise InputError(f"factors of {d} multiply to {got}, but the layer has {d} = {nest.dims[d]}",
-                             source=src, field=where)
+    try:
+        m.check(nest)  # imperfect factors are fine: the product may overshoot, the last tile partial
+    except ValueError as e:
+        raise InputError(str(e), source=src, field=where) from None
     why = fits(nest, arch, m)
     if why:
         raise InputError(f"mapping does not fit {arch.name}: {why}", source=src, field=where)

@@ -242,14 +242,14 @@ class Mapping:
         that never works); the temporal slots' last digits together are below
         it (no temporal step without work).
         """
+        top = self._suffix[0]
         for d in DIMS:
-            bound = nest.dims[d]
-            total = self.extent(d, self.slots)
-            got = " x ".join(str(self.factors[s.name][d]) for s in self.slots)
-            if total < bound:
-                raise ValueError(f"factors of {d} ({got}) multiply to {total}, less than {bound}")
+            bound, total = nest.dims[d], top[d]
             if total == bound:
                 continue
+            got = " x ".join(str(self.factors[s.name][d]) for s in self.slots)
+            if total < bound:
+                raise ValueError(f"factors of {d} ({got}) multiply to {total}, less than the layer's {d} = {bound}")
             if not self.imperfect_allowed(nest, d):
                 a, b = _WINDOW_PAIR[d]
                 raise ValueError(f"factors of {d} ({got}) overshoot {bound}, but partial tiles of {d} need "
@@ -279,12 +279,16 @@ class Mapping:
                     out.append((s.name, d, self.factors[s.name][d]))
         return out
 
-    def to_text(self, keeps: dict[str, tuple[str, ...]] | None = None) -> str:
+    def to_text(self, keeps: dict[str, tuple[str, ...]] | None = None, bounds: dict[str, int] | None = None) -> str:
         """Timeloop-style printable loop nest, one line per loop, level by level.
 
         ``keeps``: per level name, the tensors it keeps (printed in the level's
-        header line, so a reader sees where each tensor lives).
+        header line, so a reader sees where each tensor lives).  ``bounds``:
+        the layer's dims; the outermost loop of a dim with imperfect factors
+        says how much of its last tile is real, e.g. ``for p in [0:8)  (last: 6 of 7, P = 55)``.
         """
+        partial = self.partial_tiles(bounds) if bounds else {}
+        marked = set()
         lines, indent = [], 0
         for s in self.slots:
             if not s.spatial:
@@ -297,12 +301,31 @@ class Mapping:
                 f = self.factors[s.name][d]
                 if f > 1:
                     if s.spatial:
-                        lines.append("  " * indent + f"| spatial_for {d.lower()} in [0:{f})  ({s.level_name} {s.kind})")
+                        line = f"| spatial_for {d.lower()} in [0:{f})  ({s.level_name} {s.kind})"
                     else:
-                        lines.append("  " * indent + f"| for {d.lower()} in [0:{f})")
+                        line = f"| for {d.lower()} in [0:{f})"
+                    if d in partial and d not in marked:
+                        real, full = partial[d]
+                        line += f"  (last: {real} of {full}, {d} = {bounds[d]})"
+                        marked.add(d)
+                    lines.append("  " * indent + line)
                     indent += 1
         lines.append("  " * indent + "|   MAC")
         return "\n".join(lines)
+
+    def partial_tiles(self, bounds: dict[str, int]) -> dict[str, tuple[int, int]]:
+        """Per dim with imperfect factors: ``(real, full)`` iterations of the last tile of its outermost loop."""
+        out = {}
+        for d in DIMS:
+            if self._suffix[0][d] == bounds[d]:
+                continue
+            st = self.strides(d)
+            for i, s in enumerate(self.slots):
+                f = self.factors[s.name][d]
+                if f > 1:
+                    out[d] = (bounds[d] - (f - 1) * st[i], st[i])
+                    break
+        return out
 
     def to_dict(self) -> dict:
         """JSON-able form: factors per slot (only non-1) and loop orders per temporal slot."""

@@ -52,7 +52,9 @@ def layer_report(lr, arch) -> LayerReport:
         "out_shape": str(layer.out_shape),
         "macs": macs,
         "params": layer.params,
-        "mapping": {**m.to_dict(), "loop_nest": m.to_text(arch_keeps(arch)),
+        "mapping": {**m.to_dict(), "loop_nest": m.to_text(arch_keeps(arch), nest.dims),
+                    "partial_tiles": {d: {"last_tile": r, "full_tile": f} for d, (r, f) in
+                                      m.partial_tiles(nest.dims).items()},
                     "tensor_levels": arch.tensors_located()},
         "search": {**lr.result.summary(), "reused_from": lr.reused_from},
         "cycles": sim.cycles,
