@@ -24,7 +24,8 @@ from .errors import InputError, InputWarning, printable, short
 from .files import bundled_names
 from .mapping.dataflow import load_dataflow
 from .mapper.fixed import load_mappings
-from .limits import MAX_BUDGET, MAX_JOBS
+from .limits import MAX_BUDGET, MAX_CONFIRM, MAX_JOBS
+from .mapper.confirm import DEFAULT_CONFIRM
 from .mapper.search import DEFAULT_BUDGET
 from .pipeline import run_network, select_layers
 from .report.build import build_report, to_csv
@@ -89,8 +90,9 @@ def _dump_json(report: dict) -> str:
                          "see the limits in the README") from None
 
 
-def _run(arch, workload, df, objective, budget, layers, mappings, jobs, exact=False, trace=False, quiet=False):
-    kw = dict(jobs=jobs, exact=exact, trace=trace)
+def _run(arch, workload, df, objective, budget, layers, mappings, jobs, exact=False, trace=False, quiet=False,
+         confirm=DEFAULT_CONFIRM):
+    kw = dict(jobs=jobs, exact=exact, trace=trace, confirm=confirm)
     if quiet or not sys.stderr.isatty():
         return run_network(arch, workload, df, objective, budget, layers, mappings, **kw)
     with Progress(TextColumn("mapping {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -121,11 +123,14 @@ def run(
                                        help=f"worker processes for the searches (default: all cores; at most {MAX_JOBS})"),
     exact: bool = typer.Option(False, "--exact", help="simulate every pass (no steady-state reuse; same cycles)"),
     trace: Optional[Path] = typer.Option(None, "--trace", help="folder for per-layer trace JSON (Perfetto)"),
+    confirm: int = typer.Option(DEFAULT_CONFIRM, "--confirm", min=0, max=MAX_CONFIRM,
+                                help="candidates per layer re-ranked by simulated cycles "
+                                     f"(0: the model's best alone; at most {MAX_CONFIRM})"),
 ) -> None:
     """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level."""
     try:
         a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping)
-        res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None)
+        res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None, confirm=confirm)
     except InputError as e:
         _fail(e)
     report = build_report(res)
@@ -171,6 +176,9 @@ def show_mapping_cmd(
     mapping: Optional[str] = typer.Option(None, "--mapping", help="YAML of fixed mappings"),
     budget: int = typer.Option(DEFAULT_BUDGET, "--budget", min=1, max=MAX_BUDGET,
                                help=f"max mappings evaluated (at most {MAX_BUDGET:,})"),
+    confirm: int = typer.Option(DEFAULT_CONFIRM, "--confirm", min=0, max=MAX_CONFIRM,
+                                help="candidates per layer re-ranked by simulated cycles "
+                                     f"(0: the model's best alone; at most {MAX_CONFIRM})"),
 ) -> None:
     """Print the loop nest (Timeloop-style) chosen for one layer, with its cycles, utilization and pJ/MAC."""
     try:
@@ -178,7 +186,7 @@ def show_mapping_cmd(
         picked = select_layers(w, layer, label="LAYER")
         if len(picked) != 1 or picked[0].nest is None:
             raise InputError(f"{short(layer)} must name exactly one layer with MACs", field="LAYER")
-        res = run_network(a, w, df, objective.value, budget, picked[0].name, maps, jobs=1)
+        res = run_network(a, w, df, objective.value, budget, picked[0].name, maps, jobs=1, confirm=confirm)
     except InputError as e:
         _fail(e)
     rec = build_report(res)["layers"][0]

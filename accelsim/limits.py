@@ -61,3 +61,5 @@ MAX_ENERGY_PJ = 1e6
 MAX_BUDGET = 100_000
 #: Worker processes (``--jobs``); more only costs memory.
 MAX_JOBS = 64
+#: Candidates per layer ``--confirm`` may re-rank by simulation (each one is a simulation).
+MAX_CONFIRM = 1_000

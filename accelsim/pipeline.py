@@ -21,6 +21,7 @@ from .arch.spec import Architecture
 from .errors import InputError, short
 from .mapping.dataflow import Dataflow
 from .mapper.fixed import MappingFile, build_fixed
+from .mapper.confirm import DEFAULT_CONFIRM
 from .mapper.search import DEFAULT_BUDGET, SearchResult, evaluate, search
 from .sim.engine import SimResult, simulate
 from .workload import Layer, Workload
@@ -111,13 +112,16 @@ def select_layers(workload: Workload, selection: str | None, label: str = "--lay
     return [l for i, l in enumerate(workload.layers) if i in picked]
 
 
-def _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, trace):
-    """Search one layer, then simulate the chosen mapping (runs in a worker process)."""
+def _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, trace, confirm):
+    """Search one layer, confirming its shortlist by simulation, and return the chosen mapping's
+    simulation (again in exact mode or with a trace if asked; runs in a worker process)."""
     try:
-        sr = search(nest, arch, dataflow, objective, budget)
+        sr = search(nest, arch, dataflow, objective, budget, confirm_k=confirm)
     except InputError as e:
         raise InputError(f"cannot be mapped on {arch.name} ({arch.path}): {e.message}", source=path,
                          field=f"layer {short(name)}") from None
+    if sr.sim is not None and not exact and not trace:
+        return sr, sr.sim
     return sr, simulate(nest, arch, sr.best.mapping, dataflow.stationary, exact=exact, trace=trace)
 
 
@@ -133,6 +137,7 @@ def run_network(
     jobs: int | None = None,
     exact: bool = False,
     trace: bool = False,
+    confirm: int = DEFAULT_CONFIRM,
 ) -> NetworkResult:
     """Map, cost and simulate every selected MAC layer.
 
@@ -144,6 +149,8 @@ def run_network(
             the machine's cores).  Results do not depend on it.
         exact: simulate every pass (no steady-state reuse); same cycles, slower.
         trace: keep each layer's simulation spans (``LayerResult.sim.trace``).
+        confirm: candidates per layer the search keeps by the model and
+            re-ranks by simulated cycles (0: the model's best alone).
     Raises:
         InputError: bad selection, a mapping for an unknown or MAC-less layer,
             an invalid fixed mapping, or a layer that cannot be mapped.
@@ -164,7 +171,7 @@ def run_network(
         if layer.name not in fixed:
             first_of.setdefault(layer.nest, layer.name)
     results = _search_distinct(first_of, arch, dataflow, objective, budget, workload.path, exact, trace, jobs,
-                               progress)
+                               progress, confirm)
     for layer in mac_layers:
         if layer.name in fixed:
             ev = evaluate(layer.nest, arch, fixed[layer.name], objective)
@@ -201,7 +208,7 @@ def _fixed_mappings(workload: Workload, mappings: MappingFile | None, arch: Arch
 
 
 def _search_distinct(first_of: dict, arch, dataflow, objective, budget, path, exact, trace, jobs,
-                     progress) -> dict:
+                     progress, confirm) -> dict:
     """Search and simulate each distinct loop nest once: ``{nest: (SearchResult, SimResult)}``.
 
     With more than one worker the nests run in a process pool; a layer that
@@ -222,12 +229,14 @@ def _search_distinct(first_of: dict, arch, dataflow, objective, budget, path, ex
     workers = min(jobs or os.cpu_count() or 1, len(first_of))
     if workers <= 1:
         for nest, name in first_of.items():
-            results[nest] = _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, trace)
+            results[nest] = _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, trace,
+                                          confirm)
             tick(name)
         return results
     pool = ProcessPoolExecutor(max_workers=workers)
     try:
-        futs = {pool.submit(_search_layer, nest, arch, dataflow, objective, budget, path, name, exact, trace): nest
+        futs = {pool.submit(_search_layer, nest, arch, dataflow, objective, budget, path, name, exact, trace,
+                            confirm): nest
                 for nest, name in first_of.items()}
         for f in as_completed(futs):
             try:

@@ -29,9 +29,11 @@ from ..cost.latency import Latency, latency
 from ..cost.model import AccessCounts, access_counts, tile_words
 from ..energy.model import Energy, energy
 from ..errors import MappingError
+from ..sim.engine import SimResult
 from ..workload.loopnest import DIMS, LoopNest
 from ..mapping.dataflow import Dataflow
 from ..mapping.mapping import Mapping
+from .confirm import Confirmation, Shortlist, confirm
 from .space import (builder, enumerate_space, feasible, loop_orders, prod, spatial_candidates, spatial_rem,
                     split_rest, used_pes)
 from .tilings import WORK_MAX, OutOfWork, Work, glb_candidates, greedy_maximal, rf_candidates
@@ -63,6 +65,9 @@ class SearchResult:
 
     Attributes:
         best: the chosen :class:`Evaluation`.
+        sim: the chosen mapping's simulation when the search confirmed its
+            shortlist by simulation (:mod:`.confirm`), else None.
+        confirmation: how the simulation re-ranked the shortlist, or None.
         evaluated: mappings evaluated with the cost model.
         space_size: mappings in the enumerated (possibly pruned) space; a
             lower bound when ``space_capped``.
@@ -80,10 +85,13 @@ class SearchResult:
     objective: str
     fixed: bool = False
     space_capped: bool = False
+    sim: SimResult | None = None
+    confirmation: Confirmation | None = None
 
     def summary(self) -> dict:
         return {"evaluated": self.evaluated, "exhaustive": self.exhaustive, "space_size": self.space_size,
-                "space_capped": self.space_capped, "objective": self.objective, "fixed_mapping": self.fixed}
+                "space_capped": self.space_capped, "objective": self.objective, "fixed_mapping": self.fixed,
+                "confirmation": self.confirmation.as_dict() if self.confirmation else None}
 
 
 def score(objective: str, energy_pj: float, cycles: int) -> float:
@@ -135,8 +143,12 @@ def _probe(nest, arch, df, spatial, objective):
 
 
 def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "edp",
-           budget: int = DEFAULT_BUDGET) -> SearchResult:
+           budget: int = DEFAULT_BUDGET, confirm_k: int = 0) -> SearchResult:
     """Find the best mapping of ``nest`` on ``arch`` under ``df`` for ``objective``.
+
+    ``confirm_k`` > 0: keep the best ``confirm_k`` candidates by the model and
+    choose among them by simulated cycles (:mod:`.confirm`); the result then
+    carries the chosen mapping's simulation.  0: the model's best, unsimulated.
 
     At most ``budget`` mappings are evaluated.  Exhaustive when the whole
     space (every unrolling, RF tiling, GLB tiling, and the dataflow's loop
@@ -158,7 +170,7 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
     spatial = [s for s in sc.pairs if feasible(nest, arch, s)]
     if not spatial:
         raise MappingError(why_unmappable(nest, arch))
-    best = _Best()
+    best = Shortlist(max(1, confirm_k))
     work = Work()
     space = _count(enumerate_space(nest, arch, df, spatial, False, budget + 1, work))
     if space <= budget and not work.exhausted:
@@ -196,13 +208,17 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
                 best.offer(evaluate(nest, arch, b(), objective))
                 taken += 1
                 nxt = int(taken * step)
-        if best.ev is None:  # the walk ran out of work before any tiling: a probe always answers
+        if best.best is None:  # the walk ran out of work before any tiling: a probe always answers
             ev = next((e for e in (_probe(nest, arch, df, s, objective) for s in keep) if e is not None), None)
             if ev is not None:
                 best.offer(ev)
-    if best.ev is None:
+    if best.best is None:
         raise MappingError(why_unmappable(nest, arch))
-    return SearchResult(best.ev, best.evaluated, space, exhaustive, objective, space_capped=capped)
+    if confirm_k <= 0:
+        return SearchResult(best.best, best.evaluated, space, exhaustive, objective, space_capped=capped)
+    ev, sim, conf = confirm(nest, arch, best.items, df.stationary, objective, score)
+    return SearchResult(ev, best.evaluated, space, exhaustive, objective, space_capped=capped, sim=sim,
+                        confirmation=conf)
 
 
 def _families(nest, spatial) -> list[list]:
@@ -220,20 +236,6 @@ def _interleave(lists) -> list:
     for i in range(max(map(len, lists), default=0)):
         out.extend(l[i] for l in lists if i < len(l))
     return out
-
-
-class _Best:
-    """Streaming minimum of evaluations by (score, mapping key): deterministic ties, O(1) memory."""
-
-    def __init__(self):
-        self.ev: Evaluation | None = None
-        self.evaluated = 0
-
-    def offer(self, ev: Evaluation) -> None:
-        self.evaluated += 1
-        if self.ev is None or ev.score < self.ev.score or (
-                ev.score == self.ev.score and ev.mapping.key < self.ev.mapping.key):
-            self.ev = ev
 
 
 def _count(it) -> int:
