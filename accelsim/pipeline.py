@@ -174,7 +174,7 @@ def run_network(
                                progress, confirm)
     for layer in mac_layers:
         if layer.name in fixed:
-            ev = evaluate(layer.nest, arch, fixed[layer.name], objective)
+            ev = evaluate(layer.nest, arch, fixed[layer.name], objective, dataflow.stationary)
             sim = simulate(layer.nest, arch, ev.mapping, dataflow.stationary, exact=exact, trace=trace)
             res.layers.append(LayerResult(layer, SearchResult(ev, 1, 1, True, objective, fixed=True), sim=sim))
         else:

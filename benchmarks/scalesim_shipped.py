@@ -30,8 +30,12 @@ Each run is a child process (``--single``), one at a time, at nice 19, killed
 after ``--timeout`` seconds (default 120) or when it exceeds ``--mem-gb`` of
 address space (default 6).  Runs are launched cheapest first (estimated from
 SCALE-Sim's fold count), and no new run is launched after ``--budget-min``
-minutes; the rest are recorded as skipped.  ``--resume`` keeps the rows
-already in shipped_runs.csv and only runs the missing ones.
+minutes; the rest are recorded as skipped.  Layers of identical shape
+(ResNet-50's repeated identity blocks, MobileNet's Conv14-23) are simulated
+once per array and dataflow and the result is recorded for each of them
+(SCALE-Sim is deterministic here: the random seed only drives sparsity).
+``--resume`` keeps the rows already in shipped_runs.csv and only runs the
+missing ones.
 """
 
 from __future__ import annotations
@@ -121,6 +125,10 @@ class Run(NamedTuple):
     dataflow: str
     rows: int
     cols: int
+
+    def shape(self) -> tuple[object, ...]:
+        """What SCALE-Sim's result depends on: layer dimensions, dataflow and array."""
+        return (*self.layer[2:], self.dataflow, self.rows, self.cols)
 
     def key(self) -> tuple[str, ...]:
         """The run's identity as it appears (as strings) in the output CSVs."""
@@ -237,20 +245,26 @@ def main() -> None:
             old = {tuple(r[k] for k in RUN_FIELDS): int(r["total_cycles"]) for r in csv.DictReader(f)}
         done = {run: old[run.key()] for run in runs if run.key() in old}
 
+    todo: dict[tuple[object, ...], list[Run]] = {}
+    for run in runs:
+        if run not in done:
+            todo.setdefault(run.shape(), []).append(run)
+
     skipped: dict[Run, str] = {}
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="scalesim_shipped_") as tmp:
-        for i, run in enumerate(sorted((r for r in runs if r not in done), key=estimated_cycles)):
+        for i, same in enumerate(sorted(todo.values(), key=lambda group: estimated_cycles(group[0]))):
+            run = same[0]
             if time.monotonic() - start > 60 * args.budget_min:
-                skipped[run] = f"not run: {args.budget_min:g} min budget exhausted"
+                skipped.update((r, f"not run: {args.budget_min:g} min budget exhausted") for r in same)
                 continue
             t0 = time.monotonic()
             cycles, reason = launch(run, Path(tmp) / str(i), args.timeout, args.mem_gb)
             if cycles is None:
-                skipped[run] = reason
+                skipped.update((r, reason) for r in same)
             else:
-                done[run] = cycles
-            print(f"{run.layer.topology:>9} {run.layer.name:<8} {run.dataflow} {run.rows}x{run.cols} "
+                done.update((r, cycles) for r in same)
+            print(f"{run.layer.topology:>9} {run.layer.name:<8} x{len(same)} {run.dataflow} {run.rows}x{run.cols} "
                   f"{cycles if cycles is not None else reason:>12}  {time.monotonic() - t0:6.1f} s", flush=True)
 
     write_csv(DATA / "shipped_runs.csv", RUN_FIELDS + ["total_cycles"],

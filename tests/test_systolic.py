@@ -201,3 +201,22 @@ def test_scalesim_live_if_installed(tmp_path):
     for case in SCALESIM_RUNS[:4]:
         df, ra, ca, H, W, R, S, C, M, s, cycles = case
         assert run_one((df, ra, ca, H, W, R, S, C, M, s), tmp_path) == cycles
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_dram_tiles_that_keep_the_stationary_tile_do_not_restart_the_fold(exact):
+    """WS with the stream (P) split into DRAM tiles inside the fold loop (M): a tile that keeps the
+    filter tile continues the fold, so the array cycles are SCALE-Sim's folds x fold cycles over the
+    whole stream; moving the P tiles outside the fold loop restarts a fold per tile, as a real drain."""
+    ra, ca = 4, 4
+    nest = LoopNest(dims=dict(N=1, G=1, M=8, C=4, P=6, Q=5, R=1, S=1), H=6, W=5)
+    arch = systolic_arch(ra, ca)
+    slots = slots_of(arch)
+    f = {"GLB.rows": {"C": 4}, "GLB.cols": {"M": 4}, "DRAM": {"M": 2, "P": 3}, "GLB": {"P": 2, "Q": 5}}
+    inside = make_mapping(slots, f, {"DRAM": ("M", "P"), "GLB": ("P", "Q")})
+    outside = make_mapping(slots, f, {"DRAM": ("P", "M"), "GLB": ("P", "Q")})
+    want = layer_compute_cycles(ra, ca, 4, 8, 30, "filter")  # 2 folds x (2*4 + 4 + 30 - 2)
+    sim = simulate(nest, arch, inside, "filter", exact=exact)
+    assert sim.compute_cycles + sim.stall_cycles["pipeline"] == want
+    restart = simulate(nest, arch, outside, "filter", exact=exact)
+    assert restart.compute_cycles + restart.stall_cycles["pipeline"] == 6 * (2 * ra + ca + 10 - 2)

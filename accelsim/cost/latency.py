@@ -1,7 +1,8 @@
 """Analytical latency of a mapped layer: the mapper's ranking figure (the event simulator times the chosen one).
 
 array = max(compute, every on-chip port, every NoC link), each a whole-layer
-bound: compute = temporal steps (one MAC per MAC unit per cycle); a port =
+bound: compute = temporal steps (one MAC per MAC unit per cycle), plus on a
+systolic array each fold's load and skew (:func:`systolic_folds`); a port =
 the words its level moves per active instance / its bandwidth (rounded up;
 words of wider tensors count in proportion to the partition's word width);
 a NoC link = parent-side transfers / its bandwidth, psums in each direction
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
-from ..workload.loopnest import TENSORS, LoopNest
+from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
 from .model import AccessCounts, dram_bytes, partition_ref_bits
 
 
@@ -64,9 +65,36 @@ def prefetched_inputs(arch: Architecture) -> tuple[str, ...]:
     return tuple(t for p in top.partitions if p.double_buffered for t in p.tensors if t != "ofmap")
 
 
-def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts) -> Latency:
-    """Analytical latency; see the module doc."""
+def is_systolic(arch: Architecture) -> bool:
+    """Whether the PE array is systolic (its ifmap network is neighbour to neighbour)."""
+    a = arch.levels[arch.array_level]
+    return bool(a.noc) and a.noc["ifmap"].type == "systolic"
+
+
+def systolic_folds(arch: Architecture, m: Mapping, stationary: str | None) -> int:
+    """Folds of a systolic array: placements of the stationary tile, i.e. the steps of the loops above the
+    PE (DRAM first) down to the innermost one indexing the stationary tensor (every step when None)."""
+    loops = []
+    for s in m.slots:
+        if not s.spatial and s.level >= arch.array_level:
+            loops.extend((d, m.factors[s.name][d]) for d in m.nonunit_order(s.name))
+    rel = RELEVANT[stationary] if stationary else None
+    last = max((i for i, (d, _) in enumerate(loops) if rel is None or d in rel), default=-1)
+    n = 1
+    for _, f in loops[:last + 1]:
+        n *= f
+    return n
+
+
+def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts,
+            stationary: str | None = None) -> Latency:
+    """Analytical latency; see the module doc.  ``stationary``: the dataflow's stationary tensor (sets
+    the folds of a systolic array, each of which loads and drains: SCALE-Sim's
+    :func:`~accelsim.sim.systolic.fold_cycles` less its T streaming steps)."""
     compute = m.temporal_steps
+    if is_systolic(arch):
+        load = 0 if stationary == "ofmap" else arch.rows
+        compute += systolic_folds(arch, m, stationary) * (load + arch.rows + arch.cols - 2)
     bits = arch.word_bits
     bounds = {"compute": compute, "dram": _ceil(dram_bytes(arch, counts) / arch.dram_bw_bytes_per_cycle)}
     for lv in arch.onchip:
@@ -123,4 +151,4 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
         cycles = max(array, _ceil(pre_bytes / bw)) + rest
     else:
         cycles = array + bounds["dram"]
-    return Latency(cycles=cycles, compute_cycles=compute, bounds=bounds, bound_by=bound_by)
+    return Latency(cycles=cycles, compute_cycles=m.temporal_steps, bounds=bounds, bound_by=bound_by)

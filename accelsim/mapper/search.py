@@ -103,10 +103,12 @@ def score(objective: str, energy_pj: float, cycles: int) -> float:
     return energy_pj * cycles
 
 
-def evaluate(nest: LoopNest, arch: Architecture, m: Mapping, objective: str = "edp") -> Evaluation:
-    """Cost-model a mapping: counts, first latency model, energy and objective score."""
+def evaluate(nest: LoopNest, arch: Architecture, m: Mapping, objective: str = "edp",
+             stationary: str | None = None) -> Evaluation:
+    """Cost-model a mapping: counts, analytical latency, energy and objective score (``stationary``: the
+    dataflow's stationary tensor, for a systolic array's folds)."""
     c = access_counts(nest, arch, m)
-    lat = latency(nest, arch, m, c)
+    lat = latency(nest, arch, m, c, stationary)
     e = energy(arch, c)
     return Evaluation(m, c, lat, e, score(objective, e.total_pj, lat.cycles))
 
@@ -139,7 +141,7 @@ def _probe(nest, arch, df, spatial, objective):
     if glb is None:
         return None
     m = builder(arch, rows, cols, rf, glb, rem2, loop_orders(df)[0], extra)()
-    return evaluate(nest, arch, m, objective) if m.valid(nest) else None
+    return evaluate(nest, arch, m, objective, df.stationary) if m.valid(nest) else None
 
 
 def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "edp",
@@ -176,7 +178,7 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
     if space <= budget and not work.exhausted:
         exhaustive, capped = not sc.capped, sc.capped
         for b in enumerate_space(nest, arch, df, spatial, False, budget, Work()):
-            best.offer(evaluate(nest, arch, b(), objective))
+            best.offer(evaluate(nest, arch, b(), objective, df.stationary))
     else:
         exhaustive = False
         # perfect and imperfect unrollings take turns, so neither family crowds out the other
@@ -205,7 +207,7 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
             if taken >= room:
                 break
             if idx == nxt:
-                best.offer(evaluate(nest, arch, b(), objective))
+                best.offer(evaluate(nest, arch, b(), objective, df.stationary))
                 taken += 1
                 nxt = int(taken * step)
         if best.best is None:  # the walk ran out of work before any tiling: a probe always answers

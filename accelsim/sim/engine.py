@@ -178,7 +178,8 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
         def run_array(env, kind):
             if kind not in pass_lists:
                 pass_lists[kind] = L.passes(kind)
-            yield from L.run_tile(env, pass_lists[kind], acc, trace, absolute=True)
+            yield from L.run_tile(env, pass_lists[kind], acc, trace, absolute=True,
+                                  continues=L.continues_fold(kind[0]))
 
         tt = run_exact(factors, L.irr[:nd], double, lambda k: transfer_cycles(k) + (stream(k),), run_array, spans)
         acc.busy["dram"] += tt.dram_busy - sum(n * stream(k) for k, n in tt.counts.items())

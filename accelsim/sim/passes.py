@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import simpy
 
 from ..arch.spec import Architecture
+from ..cost.latency import is_systolic
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
 from .passwalk import PassRecord, PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
@@ -84,8 +85,7 @@ class LayerPasses:
         self.exact = exact  # kept for callers; the mode is chosen by which method runs a tile
         self.s: Schedule = build_schedule(nest, arch, m)
         self.bytes = {t: arch.word_bits[t] / 8 for t in TENSORS}
-        a = arch.levels[arch.array_level]
-        self.systolic = bool(a.noc) and a.noc["ifmap"].type == "systolic"
+        self.systolic = is_systolic(arch)
         self.stationary = stationary
         self.glb_loops = self.s.loops[self.s.n_dram:]
         self.glb_factors = [f for _, f in self.glb_loops]
@@ -118,7 +118,7 @@ class LayerPasses:
         tree, a = self.tree, self.arch
         if self.systolic:
             w = SystolicWalk(tree, self._memo, spans, MAX_SPANS, sum(self.fold_start[self.s.n_dram:]),
-                             a.rows, a.cols, self.stationary)
+                             a.rows, a.cols, self.stationary, self.continues_fold(first_type))
         else:
             w = (PipelinedWalk if self.pipelined else SequentialWalk)(tree, self._memo, spans, MAX_SPANS)
         dur = w.run(first_type, first_seen, dram_irr, next_type)
@@ -134,6 +134,12 @@ class LayerPasses:
             acc.compute += cp * n
             acc.busy["pe_array"] += cp * n
         return dur, acc
+
+    def continues_fold(self, first_type) -> bool:
+        """Whether a tile entered by DRAM loop ``first_type`` continues the previous tile's systolic fold:
+        neither that loop nor any inside it moves the stationary tile, so the array does not drain
+        (SCALE-Sim streams such tiles through without a restart)."""
+        return self.systolic and first_type is not None and not self.fold_start[first_type]
 
     # ---- exact mode: pass list of one tile kind, run-length encoded
     def passes(self, kind):
@@ -237,8 +243,9 @@ class LayerPasses:
         return {"noc": "noc", "dram": "dram"}.get(k[0], "glb")
 
     # ---- exact mode: one tile's pass pipeline as simpy processes
-    def run_tile(self, env, runs, acc: Acc, trace: bool, absolute: bool = False):
-        """Run one tile's passes (:meth:`passes`).  Spans are relative to the tile start unless ``absolute``."""
+    def run_tile(self, env, runs, acc: Acc, trace: bool, absolute: bool = False, continues: bool = False):
+        """Run one tile's passes (:meth:`passes`).  Spans are relative to the tile start unless ``absolute``;
+        ``continues``: the tile continues the previous tile's systolic fold (:meth:`continues_fold`)."""
         t0 = 0 if absolute else env.now
         for rec, n in runs:
             j, seen = rec.type, rec.seen
@@ -248,7 +255,7 @@ class LayerPasses:
             for r, v in rec.busy:
                 acc.busy[r] = acc.busy.get(r, 0) + v * n
         if self.systolic:
-            yield from self._run_systolic(env, runs, acc, trace, t0)
+            yield from self._run_systolic(env, runs, acc, trace, t0, continues)
         elif self.pipelined:
             yield from self._run_pipelined(env, [rec for rec, n in runs for _ in range(n)], acc, trace, t0)
         else:
@@ -344,11 +351,11 @@ class LayerPasses:
             out.append(tuple(cur) + (1,))
         return out
 
-    def _run_systolic(self, env, runs, acc, trace, t0):
+    def _run_systolic(self, env, runs, acc, trace, t0, continues=False):
         a = self.arch
         f = 0
         for t, deliver, drain, dc, cc, n in self._folds(runs):
-            base = fold_cycles(a.rows, a.cols, t, self.stationary)
+            base = t if continues else fold_cycles(a.rows, a.cols, t, self.stationary)
             dur = max(base, deliver, drain)
             if trace:
                 for k in range(n):

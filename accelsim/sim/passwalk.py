@@ -282,13 +282,16 @@ class PipelinedWalk(_Walk):
 class SystolicWalk(_Walk):
     """Folds one after the other (SCALE-Sim's timing), a fold being a block of level ``unit``."""
 
-    def __init__(self, tree, memo, spans, cap, unit: int, rows: int, cols: int, stationary):
+    def __init__(self, tree, memo, spans, cap, unit: int, rows: int, cols: int, stationary,
+                 continues: bool = False):
         super().__init__(tree, memo, spans, cap)
         self.unit, self.rows, self.cols, self.stationary = unit, rows, cols, stationary
+        # the tile continues the previous tile's fold (its stationary tile stays): no load or skew again
+        self.continues = continues
 
     def step(self, j, k, seen, outer, nxt):
         t, deliver, drain, dc, cc = self.tree.fold(j, k, seen, outer, nxt)
-        base = fold_cycles(self.rows, self.cols, t, self.stationary)
+        base = t if self.continues else fold_cycles(self.rows, self.cols, t, self.stationary)
         dur = max(base, deliver, drain)
         if not self.fast():
             self._span("PE array", f"fold {self.u} (T={t})", self.ref, dur)
