@@ -33,9 +33,10 @@ from functools import lru_cache
 from itertools import islice
 
 from ..arch.spec import Architecture
-from ..workload.loopnest import DIMS, TENSORS, LoopNest
+from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
 from ..mapping.dataflow import Dataflow, stationary_order
 from ..mapping.mapping import Mapping, slots_of
+from ..cost.latency import is_systolic
 from ..cost.model import level_fits_ok
 from .tilings import OutOfWork, Work, divisors, glb_candidates, glb_fits, pe_levels, rf_candidates, spatial_below
 
@@ -199,6 +200,7 @@ def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work):
     """
     orders = loop_orders(df)
     slots = slots_of(arch)
+    keep = RELEVANT[df.stationary] if df.stationary and is_systolic(arch) else None
     n = 0
     try:
         for sp in spatial:
@@ -210,7 +212,7 @@ def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work):
                 rem2, inner = split_rest(nest, rows, cols, extra, rf, rem)
                 if not perfect and not builder(arch, rows, cols, rf, {}, rem2, orders[0], extra, slots)().valid(nest):
                     continue
-                for glb in glb_candidates(nest, arch, inner, rem2, maximal_only, work):
+                for glb in glb_candidates(nest, arch, inner, rem2, maximal_only, work, keep):
                     for od in orders:
                         n += 1
                         if n > cap:

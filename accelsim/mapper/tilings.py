@@ -198,26 +198,37 @@ def greedy_maximal(nest, arch, inner: dict[str, int], rem: dict[str, int], level
     return cur
 
 
-def glb_candidates(nest, arch, inner, rem, maximal_only, work: Work):
+def glb_candidates(nest, arch, inner, rem, maximal_only, work: Work, keep_outside=None):
     """Tilings of the array-side levels, ``{level index: {dim: factor}}`` (the rest goes to DRAM).
 
     The array level takes every split, or the Pareto-maximal ones (each
     followed by its one-step shrinks when the outermost on-chip level is
     double-buffered: a layer that fits whole can still be split into tiles
     whose DRAM transfers overlap compute, at the price of some refetches).
+    ``keep_outside`` (dims): each maximal split is also offered with those
+    dims' factors moved out to DRAM, so a systolic array's stationary tile
+    stays while the streamed tensors move through DRAM tiles (its folds do
+    not restart at each tile, :mod:`accelsim.sim.passes`).
     Each level further out takes its Pareto-maximal splits given those inside it.
     """
     levels = array_levels(arch)
     shrink = maximal_only and top_double_buffered(arch)
 
+    def variants(glb):
+        out = [glb]
+        if shrink:
+            out += [{**glb, d: divisors(rem[d])[divisors(rem[d]).index(f) - 1]} for d, f in sorted(glb.items()) if f > 1]
+        if keep_outside and any(glb.get(d, 1) > 1 for d in keep_outside):
+            out.append({d: f for d, f in glb.items() if d not in keep_outside})
+        return out
+
     def first_level():
-        if not shrink:
+        if not shrink and not keep_outside:
             yield from glb_splits(nest, arch, inner, rem, maximal_only, work, levels[0])
             return
         seen = set()
-        for glb in glb_splits(nest, arch, inner, rem, True, work, levels[0]):
-            for cand in [glb] + [{**glb, d: divisors(rem[d])[divisors(rem[d]).index(f) - 1]}
-                                 for d, f in sorted(glb.items()) if f > 1]:
+        for glb in glb_splits(nest, arch, inner, rem, maximal_only, work, levels[0]):
+            for cand in variants(glb):
                 key = tuple(sorted(cand.items()))
                 if key not in seen:
                     seen.add(key)
