@@ -24,7 +24,7 @@ from .errors import InputError, InputWarning, printable, short
 from .files import bundled_names
 from .mapping.dataflow import load_dataflow
 from .mapper.fixed import load_mappings
-from .limits import MAX_BUDGET, MAX_CONFIRM, MAX_JOBS
+from .limits import MAX_BATCH, MAX_BUDGET, MAX_CONFIRM, MAX_JOBS
 from .mapper.confirm import DEFAULT_CONFIRM
 from .mapper.search import DEFAULT_BUDGET
 from .pipeline import run_network, select_layers
@@ -63,13 +63,13 @@ def _show_warnings(caught) -> None:
                               highlight=False, soft_wrap=True)
 
 
-def _prepare(arch_file, workload_file, dataflow, mapping_file):
+def _prepare(arch_file, workload_file, dataflow, mapping_file, batch=None):
     """Load every input; warnings (a bundled name shadowing a local file) are printed as they arise."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
         try:
             arch = load_arch(arch_file)
-            workload = load_workload(workload_file)
+            workload = load_workload(workload_file, batch)
             if dataflow is not None:
                 df = load_dataflow(dataflow, field="--dataflow")
             else:
@@ -126,10 +126,12 @@ def run(
     confirm: int = typer.Option(DEFAULT_CONFIRM, "--confirm", min=0, max=MAX_CONFIRM,
                                 help="candidates per layer re-ranked by simulated cycles "
                                      f"(0: the model's best alone; at most {MAX_CONFIRM})"),
+    batch: Optional[int] = typer.Option(None, "--batch", "-b", min=1, max=MAX_BATCH,
+                                        help="batch size N, replacing the workload's (default: the workload's)"),
 ) -> None:
     """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level."""
     try:
-        a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping)
+        a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch)
         res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None, confirm=confirm)
     except InputError as e:
         _fail(e)
@@ -179,10 +181,12 @@ def show_mapping_cmd(
     confirm: int = typer.Option(DEFAULT_CONFIRM, "--confirm", min=0, max=MAX_CONFIRM,
                                 help="candidates per layer re-ranked by simulated cycles "
                                      f"(0: the model's best alone; at most {MAX_CONFIRM})"),
+    batch: Optional[int] = typer.Option(None, "--batch", "-b", min=1, max=MAX_BATCH,
+                                        help="batch size N, replacing the workload's (default: the workload's)"),
 ) -> None:
     """Print the loop nest (Timeloop-style) chosen for one layer, with its cycles, utilization and pJ/MAC."""
     try:
-        a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping)
+        a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch)
         picked = select_layers(w, layer, label="LAYER")
         if len(picked) != 1 or picked[0].nest is None:
             raise InputError(f"{short(layer)} must name exactly one layer with MACs", field="LAYER")

@@ -22,6 +22,8 @@ MAX_YAML_NODES = 1_000_000
 #: Any loop bound (N, G, M, C, P, Q, R, S), channel count, input extent, kernel, stride, dilation,
 #: padding or batch: 2**31, the int32 range that every peer tool (Timeloop, SCALE-Sim) assumes.
 MAX_DIM = 2**31
+#: ``--batch``: the same bound as any loop bound.
+MAX_BATCH = MAX_DIM
 #: MACs of one layer, and of a whole network: 1e18 (GPT-3 training is ~3e23 FLOP over many steps;
 #: the largest bundled network, VGG-16, has 1.5e10).  Keeps every count exact in 64-bit integers.
 MAX_MACS = 10**18

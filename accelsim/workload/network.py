@@ -89,8 +89,9 @@ class Workload:
         return sum(l.params for l in self.layers)
 
 
-def load_workload(name: str) -> Workload:
-    """Load, validate and compile a workload file (bundled name or path).
+def load_workload(name: str, batch: int | None = None) -> Workload:
+    """Load, validate and compile a workload file (bundled name or path); ``batch`` (``--batch``), when
+    given, replaces the file's ``batch`` (N), as if the file said so.
 
     Raises:
         InputError: malformed YAML, unknown/missing/mistyped fields, unknown
@@ -99,6 +100,8 @@ def load_workload(name: str) -> Workload:
             not divide by groups, unknown or duplicate layer names.
     """
     f, data = load_yaml(name, "workload")
+    if batch is not None and isinstance(data, dict):
+        data = {**data, "batch": batch}
     return build_workload(data, f.display, f.path)
 
 
