@@ -16,6 +16,7 @@ from itertools import product
 
 import pytest
 
+from accelsim.cost import clipped
 from accelsim.cost import nest_analysis as na
 from accelsim.cost.progressions import sumset_size
 from accelsim.workload import LoopNest
@@ -135,7 +136,7 @@ def test_pattern_size_of_huge_tiles_is_closed_form():
 
 
 def _measure(fn):
-    na._analyse.cache_clear()
+    na._QUICK.clear()
     na._coord_sums.cache_clear()
     na._coord_distinct.cache_clear()
     tracemalloc.start()
@@ -193,8 +194,10 @@ def test_2pow20_square_with_spatial_digits_and_padding():
 
 
 def test_caches_are_bounded():
-    for f in (na._analyse, na._coord_sums, na._coord_distinct, na.pattern_size):
+    for f in (na._coord_sums, na._coord_distinct, na._coord_sums_by_id, na._coord_fills_by_id, na._coord_loops,
+              na.pattern_size, clipped.coord_sums, clipped.coord_distinct):
         assert f.cache_info().maxsize is not None
+    assert na._QUICK_MAX and na._COORD_IDS_MAX
 
 
 def test_window_pairs_equals_enumeration():

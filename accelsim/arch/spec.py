@@ -52,6 +52,7 @@ and the report lists every default used.  A file in the earlier fixed form
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from dataclasses import dataclass, field
 
 from ..errors import InputError
@@ -223,7 +224,7 @@ class Architecture:
     def onchip(self) -> tuple[StorageLevel, ...]:
         return self.levels[:-1]
 
-    @property
+    @cached_property
     def array_level(self) -> int:
         """Index of the outermost on-chip level with a fan-out (a stated one, even 1 x 1, has a NoC); 0 if none."""
         for lv in reversed(self.onchip):

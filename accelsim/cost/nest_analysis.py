@@ -114,6 +114,7 @@ def analyse(
     inner: dict[str, int],
     spatial: dict[str, tuple[tuple[int, int], ...]],
     outer_spatial: dict[str, tuple[tuple[int, int], ...]] | None = None,
+    partial: bool = True,
 ) -> TileStats:
     """Exact fill counts of one tensor at one level.
 
@@ -130,6 +131,8 @@ def analyse(
             instances apart (each parent instance serves its children alone);
             ``union_fills`` is summed over them, ``pe_fills`` and ``distinct``
             count every instance either way.
+        partial: False when the factors are known to be perfect (no partial
+            tile to look for: a shortcut for the mapper's inner loop).
     Returns:
         TileStats (all counts in words).
     """
@@ -140,7 +143,7 @@ def analyse(
         return hit
     if len(_QUICK) >= _QUICK_MAX:
         _QUICK.clear()
-    st = _QUICK[quick] = _analyse_keyed(nest, tensor, outer, inner, spatial, osp)
+    st = _QUICK[quick] = _analyse_keyed(nest, tensor, outer, inner, spatial, osp, partial)
     return st
 
 
@@ -149,28 +152,33 @@ _QUICK: dict = {}
 _QUICK_MAX = 200_000
 
 
-def _analyse_keyed(nest, tensor, outer, inner, spatial, osp) -> TileStats:
+def _analyse_keyed(nest, tensor, outer, inner, spatial, osp, partial=True) -> TileStats:
+    """Build each coordinate's key (its loops, tile extent, digits and, for a partial tile, its bounds)
+    and compute (:func:`_analyse`); the coordinates' sums are cached by key (:func:`_coord_id`)."""
     coords, relevant = _coords(nest, tensor)
     sg, og = spatial.get, osp.get
-    ext = dict(inner)
-    for d, f, _ in outer:
-        ext[d] *= f
-    for dd in (spatial, osp):
-        for d, digits in dd.items():
-            for f, _ in digits:
-                ext[d] *= f
-    bounds = nest.dims
-    key = (
-        tuple(outer),
-        tuple((dims, kp, tuple([inner[d] for d in dims]), tuple([tuple(sg(d, ())) for d in dims]),
-               tuple([tuple(og(d, ())) for d in dims]),
-               None if all(ext[d] == bounds[d] for d in dims) else tuple(bounds[d] for d in dims))
-              for dims, kp in coords),
-        tuple(f for d, digits in sorted(spatial.items()) if d not in relevant for f, _ in digits),
-        tuple(f for d, digits in sorted(osp.items()) if d not in relevant for f, _ in digits),
-        tensor == "ofmap",
-    )
-    return _analyse(*key)
+    bounds = ext = nest.dims
+    if partial:
+        ext = dict(inner)
+        for d, f, _ in outer:
+            ext[d] *= f
+        for dd in (spatial, osp):
+            for d, digits in dd.items():
+                for f, _ in digits:
+                    ext[d] *= f
+    per_coord = []
+    for dims, kp in coords:
+        if len(dims) == 1:
+            d = dims[0]
+            per_coord.append((dims, kp, tuple([l for l in outer if l[0] == d]), (inner[d],), (tuple(sg(d, ())),),
+                              (tuple(og(d, ())),), None if ext[d] == bounds[d] else (bounds[d],)))
+        else:
+            per_coord.append((dims, kp, tuple([l for l in outer if l[0] in dims]), tuple([inner[d] for d in dims]),
+                              tuple([tuple(sg(d, ())) for d in dims]), tuple([tuple(og(d, ())) for d in dims]),
+                              None if all(ext[d] == bounds[d] for d in dims) else tuple(bounds[d] for d in dims)))
+    irr = tuple(f for d, digits in sorted(spatial.items()) if d not in relevant for f, _ in digits)
+    irr_o = tuple(f for d, digits in sorted(osp.items()) if d not in relevant for f, _ in digits)
+    return _analyse(outer, per_coord, irr, irr_o, tensor == "ofmap", relevant)
 
 
 @lru_cache(maxsize=4096)
@@ -179,17 +187,12 @@ def _coords(nest: LoopNest, tensor: str):
     return coords, frozenset(d for c in coords for d in c[0])
 
 
-@lru_cache(maxsize=200_000)
-def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple = (), psum: bool = False) -> TileStats:
-    """TileStats from the canonical key; ``psum``: also the leaving words and ``union_distinct`` (only
-    psums use them; otherwise leaves = fills and union_distinct = 0)."""
-    relevant = {d for c in coords for d in c[0]}
+def _analyse(outer: tuple, per_coord: list, irr_factors: tuple, irr_outer: tuple, psum: bool,
+             relevant) -> TileStats:
+    """TileStats from the coordinates' keys; ``psum``: also the leaving words and ``union_distinct``
+    (only psums use them; otherwise leaves = fills and union_distinct = 0)."""
     nsp_out = _prod(irr_outer)
     nsp_irr = _prod(irr_factors) * nsp_out
-    per_coord = []
-    for dims, kp, key_inner, key_sp, key_osp, bounds in coords:
-        rel_loops = tuple(l for l in outer if l[0] in dims)
-        per_coord.append((dims, kp, rel_loops, key_inner, key_sp, key_osp, bounds))
 
     ids = [_coord_id(c) for c in per_coord]  # hash each coordinate's key once, not once per loop step
     firsts = [_coord_sums_by_id(i, ("first", 0)) for i in ids]
@@ -202,51 +205,61 @@ def _analyse(outer: tuple, coords: tuple, irr_factors: tuple, irr_outer: tuple =
     per_loop = []
     steps_before = 1
     irr_mult = 1
-    seen = [0] * len(per_coord)  # relevant loops of each coordinate already passed
+    # per coordinate, the sums of every outer loop's step in one cached call (the situations follow
+    # from which outer loops index the coordinate)
+    loop_dims = [l[0] for l in outer]
+    cols = [_coord_loops(i, tuple([d in c[0] for d in loop_dims]), psum) for i, c in zip(ids, per_coord)]
     for j, (d, f, _) in enumerate(outer):
-        xa = xab = u = v = xb = ub = vb = 1
-        for ci, c in enumerate(per_coord):
-            sit = ("loop" if d in c[0] else "skip", seen[ci])
-            sums = _coord_sums_by_id(ids[ci], sit) if psum else _coord_fills_by_id(ids[ci], sit)
+        xa = xab = u = v = 1
+        for col in cols:
+            sums = col[j]
             xa *= sums[0]
             xab *= sums[1]
             u *= sums[2]
             v *= sums[3]
-            if psum:
+        if psum:
+            xb = ub = vb = 1
+            for col in cols:
+                sums = col[j]
                 xb *= sums[4]
                 ub *= sums[5]
                 vb *= sums[6]
-        if not psum:
+        else:
             xb, ub, vb = xa, u, v
         if d in relevant:
             mult = irr_mult
         else:
             mult = irr_mult * (f - 1)
             irr_mult *= f
-        for ci, c in enumerate(per_coord):
-            if d in c[0]:
-                seen[ci] += 1
         pe += mult * nsp_irr * (xa - xab)
         un += mult * nsp_out * (u - v)
         per_loop.append((steps_before * (f - 1), mult * nsp_irr * (xa - xab), mult * nsp_out * (u - v),
                          mult * nsp_irr * (xb - xab), mult * nsp_out * (ub - vb)))
         steps_before *= f
 
-    distinct, union_distinct = nsp_irr, nsp_out
-    for dims, kp, rel_loops, key_inner, key_sp, key_osp, bounds in per_coord:
-        both = tuple(a + b for a, b in zip(key_sp, key_osp))
-        sib_loops = rel_loops + tuple((d, f, st) for d, digits in zip(dims, key_sp) for f, st in digits) if psum else ()
-        distinct *= _distinct(dims, kp, rel_loops, key_inner, both, bounds)
-        if psum:
-            union_distinct *= _distinct(dims, kp, sib_loops, key_inner, key_osp, bounds)
-    if not psum:
-        union_distinct = 0
-    max_tile = 1
-    for c in per_coord:
-        max_tile *= pattern_size(c[1], c[3])
-    return TileStats(int(pe), int(un), int(distinct), int(max_tile), int(first_pe), int(first_un),
-                     tuple(tuple(int(x) for x in e) for e in per_loop), int(union_distinct),
-                     int(_prod(x[0] for x in lasts) * nsp_irr), int(_prod(x[2] for x in lasts) * nsp_out))
+    distinct, union_distinct, max_tile = nsp_irr, nsp_out if psum else 0, 1
+    for i in ids:
+        a, b, t = _coord_totals(i, psum)
+        distinct *= a
+        union_distinct *= b
+        max_tile *= t
+    return TileStats(pe, un, distinct, max_tile, first_pe, first_un, tuple(per_loop), union_distinct,
+                     _prod(x[0] for x in lasts) * nsp_irr, _prod(x[2] for x in lasts) * nsp_out)
+
+
+@lru_cache(maxsize=1 << 17)
+def _coord_totals(cid: int, psum: bool) -> tuple[int, int, int]:
+    """Of the coordinate key with id ``cid``: words every instance ever holds (summed over instances),
+    the same per parent instance after the union over its children (psums only, else 1), and the
+    unclipped tile's words."""
+    dims, kp, rel_loops, key_inner, key_sp, key_osp, bounds = _COORD_KEYS[cid]
+    both = tuple(a + b for a, b in zip(key_sp, key_osp))
+    distinct = _distinct(dims, kp, rel_loops, key_inner, both, bounds)
+    union = 1
+    if psum:
+        sib_loops = rel_loops + tuple((d, f, st) for d, digits in zip(dims, key_sp) for f, st in digits)
+        union = _distinct(dims, kp, sib_loops, key_inner, key_osp, bounds)
+    return int(distinct), int(union), int(pattern_size(kp, key_inner))
 
 
 #: Coordinate keys of :func:`_analyse` by a small id (cleared with the id-keyed cache when full).
@@ -263,6 +276,8 @@ def _coord_id(key: tuple) -> int:
             _COORD_KEYS.clear()
             _coord_sums_by_id.cache_clear()
             _coord_fills_by_id.cache_clear()
+            _coord_loops.cache_clear()
+            _coord_totals.cache_clear()
         i = _COORD_IDS[key] = len(_COORD_KEYS)
         _COORD_KEYS.append(key)
     return i
@@ -287,6 +302,18 @@ def _coord_sums_by_id(cid: int, situation: tuple):
         xb, _, ub, vb = _coord_sums(*k2, situation, True)
         return xa, xab, u, v, xb, ub, vb
     return clipped.coord_sums(*key, situation)
+
+
+@lru_cache(maxsize=1 << 17)
+def _coord_loops(cid: int, member: tuple, psum: bool) -> tuple:
+    """Per outer loop j, the sums of coordinate ``cid`` at a step of loop j; ``member[j]``: whether loop
+    j indexes the coordinate (the situation is ("loop", k) for the k-th such loop, else ("skip", k))."""
+    out, k = [], 0
+    get = _coord_sums_by_id if psum else _coord_fills_by_id
+    for inside in member:
+        out.append(get(cid, ("loop" if inside else "skip", k)))
+        k += inside
+    return tuple(out)
 
 
 @lru_cache(maxsize=1 << 17)

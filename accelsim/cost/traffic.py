@@ -66,18 +66,9 @@ class Hop:
 
 
 def loop_strides(m: Mapping) -> dict[str, dict[str, int]]:
-    """``{slot name: {dim: stride}}``: iterations of the dim one step of that slot's loop advances.
-
-    Inner slots are the less significant digits (see mapping.py), so the
-    innermost slot's stride is 1 and each outer slot's is the product of the factors below.
-    """
-    out: dict[str, dict[str, int]] = {s.name: {} for s in m.slots}
-    for d in DIMS:
-        st = 1
-        for s in reversed(m.slots):
-            out[s.name][d] = st
-            st *= m.factors[s.name][d]
-    return out
+    """``{slot name: {dim: stride}}``: iterations of the dim one step of that slot's loop advances
+    (:meth:`~accelsim.mapping.mapping.Mapping.slot_strides`)."""
+    return m.slot_strides()
 
 
 def outer_loops(m: Mapping, slots, strides) -> list[Loop]:
@@ -134,6 +125,7 @@ def hops(nest: LoopNest, arch: Architecture, m: Mapping, tensors=TENSORS) -> dic
             flat.extend((d, f[d], st[d]) for d in m.nonunit_order(s.name))
     flat = tuple(flat)
     cache: dict = {}
+    partial = not m.perfect(nest)
 
     def digits_in(a: int, b: int):
         key = (a, b)
@@ -148,7 +140,7 @@ def hops(nest: LoopNest, arch: Architecture, m: Mapping, tensors=TENSORS) -> dic
         for c, p in zip(chain, chain[1:]):
             ic, ip = m.temporal_index(c), m.temporal_index(p)
             loops = flat[:loops_before[ic]]
-            st = analyse(nest, t, loops, m.tile_extent(c), digits_in(ip, ic), digits_in(0, ip))
+            st = analyse(nest, t, loops, m.tile_extent(c), digits_in(ip, ic), digits_in(0, ip), partial)
             link = link_level(arch, c, p)
             mc = link is None or arch.levels[link].noc[t].type != "unicast"
             rho = irrelevant_product(m, slots[ip:ic], "ofmap") if t == "ofmap" else 1

@@ -158,9 +158,9 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
     unrollings are probed and pruned as the module doc describes, and their
     Pareto-maximal GLB tilings are sampled evenly with the rest of the budget.
 
-    Candidates are generated lazily (the space is walked twice, once to count
-    and once to evaluate) and only the best evaluation is kept, so memory does
-    not grow with ``budget``.
+    The space is walked once (at most 20 x ``budget`` candidates are kept as
+    cheap builders, then counted and sampled) and only the shortlist of
+    evaluations is kept, so memory grows with ``budget``, not with the space.
 
     Raises:
         MappingError: no legal mapping exists, with the smallest tiles
@@ -174,10 +174,11 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
         raise MappingError(why_unmappable(nest, arch))
     best = Shortlist(max(1, confirm_k))
     work = Work()
-    space = _count(enumerate_space(nest, arch, df, spatial, False, budget + 1, work))
+    walked = list(enumerate_space(nest, arch, df, spatial, False, budget + 1, work))
+    space = len(walked)
     if space <= budget and not work.exhausted:
         exhaustive, capped = not sc.capped, sc.capped
-        for b in enumerate_space(nest, arch, df, spatial, False, budget, Work()):
+        for b in walked:
             best.offer(evaluate(nest, arch, b(), objective, df.stationary))
     else:
         exhaustive = False
@@ -197,13 +198,13 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
         keep = keep or spatial[:1]
         cap = max(budget, min(20 * budget, PRUNED_SCAN_MAX))
         work = Work()
-        space = _count(enumerate_space(nest, arch, df, keep, True, cap + 1, work))
-        capped = space > cap or sc.capped or work.exhausted
-        space = min(space, cap)
+        walked = list(enumerate_space(nest, arch, df, keep, True, cap + 1, work))  # walked once, sampled below
+        capped = len(walked) > cap or sc.capped or work.exhausted
+        space = min(len(walked), cap)
         room = budget - best.evaluated  # >= 1: probes take at most a quarter of the budget
         step = space / room if space > room else 1.0
         nxt, taken = 0, 0
-        for idx, b in enumerate(enumerate_space(nest, arch, df, keep, True, space, Work())):
+        for idx, b in enumerate(walked[:space]):
             if taken >= room:
                 break
             if idx == nxt:
@@ -238,13 +239,6 @@ def _interleave(lists) -> list:
     for i in range(max(map(len, lists), default=0)):
         out.extend(l[i] for l in lists if i < len(l))
     return out
-
-
-def _count(it) -> int:
-    n = 0
-    for _ in it:
-        n += 1
-    return n
 
 
 def why_unmappable(nest: LoopNest, arch: Architecture) -> str:

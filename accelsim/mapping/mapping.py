@@ -96,6 +96,7 @@ class Mapping:
     factors: dict[str, dict[str, int]]
     orders: dict[str, tuple[str, ...]]
     _key: tuple | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _strides: dict | None = field(default=None, init=False, repr=False, compare=False, hash=False)
     _temporal_index: dict = field(init=False, repr=False, compare=False, hash=False)
     _suffix: list = field(init=False, repr=False, compare=False, hash=False)
 
@@ -201,6 +202,20 @@ class Mapping:
                 for d in DIMS:
                     n *= self.factors[s.name][d]
         return n
+
+    def slot_strides(self) -> dict[str, dict[str, int]]:
+        """``{slot name: {dim: stride}}``: iterations of the dim one step of that slot's loop advances
+        (inner slots are the less significant digits: the innermost slot's stride is 1, each outer
+        slot's the product of the factors below).  Computed once; do not modify."""
+        if self._strides is None:
+            out: dict[str, dict[str, int]] = {s.name: {} for s in self.slots}
+            for d in DIMS:
+                st = 1
+                for s in reversed(self.slots):
+                    out[s.name][d] = st
+                    st *= self.factors[s.name][d]
+            object.__setattr__(self, "_strides", out)
+        return self._strides
 
     def strides(self, dim: str) -> list[int]:
         """Per slot (outermost first), the iterations of ``dim`` one step of its loop advances."""
