@@ -259,3 +259,29 @@ def test_imperfect_rules():
         make_mapping(slots, {"GLB": {"P": 10}, names[2]: {"P": 7}}).check(nest)
     with pytest.raises(ValueError, match="last temporal step"):
         make_mapping(slots, {"GLB": {"P": 7}, "RF": {"P": 8}}).check(nest)
+
+
+#: Layers with prime dims: the mapper's chosen unrolling is imperfect on a 3 x 3 or 4 x 4 array.
+PRIME_LAYERS = [
+    ("prime_conv", (5, 9, 9), 1, {"type": "conv2d", "out_channels": 7, "kernel": 3}),
+    ("prime_fc", (11, 1, 1), 3, {"type": "fc", "out_features": 5}),
+    ("prime_strided", (3, 11, 7), 1, {"type": "conv2d", "out_channels": 5, "kernel": 3, "stride": 2, "padding": 1}),
+]
+
+
+@pytest.mark.parametrize("df", DATAFLOWS)
+def test_chosen_imperfect_mappings_compute_and_count_exactly(df):
+    """Every dataflow, layers with prime dims: the chosen mappings (often with partial tiles) compute the
+    convolution and their counts equal the brute-force walk; some of them are imperfect."""
+    partial = 0
+    for arch in (tiny_arch(pe_array={"rows": 3, "cols": 3}), tiny_arch(pe_array={"rows": 4, "cols": 4})):
+        for entry in PRIME_LAYERS:
+            nest = small_nest(entry)
+            m = search(nest, arch, load_dataflow(df), budget=60).best.mapping
+            partial += not m.perfect(nest)
+            w, x = _data(nest, 3)
+            out, dup = run_nest(nest, m, w, x)
+            assert dup == 0
+            np.testing.assert_array_equal(out, direct_conv(nest, w, x))
+            assert access_counts(nest, arch, m).as_dict() == walk_counts(nest, arch, m), (entry[0], m.to_dict())
+    assert partial >= 1

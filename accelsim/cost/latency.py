@@ -86,9 +86,18 @@ def systolic_folds(arch: Architecture, m: Mapping, stationary: str | None) -> in
     return n
 
 
+def pipelined(arch: Architecture) -> bool:
+    """Whether a non-systolic array overlaps a pass's delivery, compute and collection: some level inside
+    the PE has operand FIFOs or a double-buffered partition (else the three take turns)."""
+    inside = [lv for lv in arch.onchip if lv.index < arch.array_level]
+    return not is_systolic(arch) and any(lv.fifo or any(p.double_buffered for p in lv.partitions) for lv in inside)
+
+
 def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts,
             stationary: str | None = None) -> Latency:
-    """Analytical latency; see the module doc.  ``stationary``: the dataflow's stationary tensor (sets
+    """Analytical latency; see the module doc.  On an array whose passes take turns (no operand FIFO or
+    double buffer inside the PE, not systolic) the array time is at least compute + the slowest
+    delivery + the slowest collection (ports at or above the array level, the array's NoC links).  ``stationary``: the dataflow's stationary tensor (sets
     the folds of a systolic array, each of which loads and drains: SCALE-Sim's
     :func:`~accelsim.sim.systolic.fold_cycles` less its T streaming steps)."""
     compute = m.temporal_steps
@@ -97,6 +106,7 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
         compute += systolic_folds(arch, m, stationary) * (load + arch.rows + arch.cols - 2)
     bits = arch.word_bits
     bounds = {"compute": compute, "dram": _ceil(dram_bytes(arch, counts) / arch.dram_bw_bytes_per_cycle)}
+    deliver_keys, collect_keys = set(), set()  # bounds on the array side: what a pass waits for
     for lv in arch.onchip:
         lb = lv.word_bits
         if lv.read_bw is None and lv.write_bw is None and all(
@@ -107,14 +117,20 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
         for side, shared, per in (("read", lv.read_bw, "read_bw"), ("write", lv.write_bw, "write_bw")):
             def words(ts):
                 return sum((c[t].read_words if side == "read" else c[t].write_words) * lb[t] for t in ts)
+            keys = deliver_keys if side == "read" else collect_keys
             if shared is not None:
                 ref = lb["ifmap"]
                 bounds[f"{lv.name}_{side}"] = _ceil(words(lv.keeps) / ref / active / shared)
+                if lv.index >= arch.array_level:
+                    keys.add(f"{lv.name}_{side}")
             for p in lv.partitions:
                 bw = getattr(p, per)
                 if bw is not None:
                     ref = partition_ref_bits(lb, p.tensors)
-                    bounds[f"{lv.name}_{'+'.join(p.tensors)}_{side}"] = _ceil(words(p.tensors) / ref / active / bw)
+                    key = f"{lv.name}_{'+'.join(p.tensors)}_{side}"
+                    bounds[key] = _ceil(words(p.tensors) / ref / active / bw)
+                    if lv.index >= arch.array_level:
+                        keys.add(key)
     psum = {}
     for t in TENSORS:
         for h in counts.hops.get(t, ()):
@@ -124,6 +140,8 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
             if link.bw_words is None:
                 continue
             key = f"noc_{arch.levels[h.link].name}_{t}"
+            if h.link == arch.array_level:
+                (collect_keys if t == "ofmap" else deliver_keys).add(key)
             if t != "ofmap":
                 bounds[key] = bounds.get(key, 0) + _ceil(h.parent_reads / link.bw_words)
             else:
@@ -134,6 +152,11 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
                 bounds[key] = _ceil(max(psum[key]) / link.bw_words)
     bound_by = max(bounds, key=lambda k: (bounds[k], k == "compute"))
     array = max(v for k, v in bounds.items() if k != "dram")
+    if not is_systolic(arch) and not pipelined(arch):
+        # passes take turns: deliver, compute, collect (the simulator's sequential pass level)
+        deliver = max((bounds[k] for k in deliver_keys), default=0)
+        collect = max((bounds[k] for k in collect_keys), default=0)
+        array = max(array, compute + deliver + collect)
     bw = arch.dram_bw_bytes_per_cycle
     top = arch.onchip[-1]
     if top_double_buffered(arch):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import simpy
 
 from ..arch.spec import Architecture
-from ..cost.latency import is_systolic
+from ..cost.latency import is_systolic, pipelined
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
 from .passwalk import PassRecord, PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
@@ -97,9 +97,7 @@ class LayerPasses:
         loops = self.s.loops
         self.fold_start = [rel is None or any(loops[l][0] in rel for l in range(j, len(loops)))
                            for j in range(len(loops))]
-        inside = [lv for lv in arch.onchip if lv.index < arch.array_level]
-        self.pipelined = not self.systolic and any(
-            lv.fifo or any(p.double_buffered for p in lv.partitions) for lv in inside)
+        self.pipelined = pipelined(arch)
         self.tree = PassTree(self.glb_factors, self.s.n_dram, self.irr, self.record)
         self._memo: dict = {}  # the pass walk's blocks, shared by the tile kinds
 
