@@ -1,8 +1,10 @@
 """Benchmark the main job: wall seconds, peak memory, mappings and simulator events per second.
 
 Usage:  python benchmarks/run_bench.py [ARCH] [WORKLOAD ...]
-Defaults: eyeriss.yaml on mobilenet.yaml, once with the arch's dataflow and once per
-dataflow (ws, os, is, rs).  Each case runs in a fresh subprocess so caches and peak
+Defaults: mobilenet.yaml on every bundled arch with its default dataflow, then on
+eyeriss.yaml (or ARCH) once per dataflow (ws, os, is, rs).  Per case: wall and CPU seconds,
+mappings per second, simulator time and events, peak memory, and how often the simulation
+re-ranked the model's shortlist (and by how much).  Each case runs in a fresh subprocess so caches and peak
 memory (ru_maxrss) are per case; wall time includes start-up, loading and the search.
 Targets: mobilenet.yaml on eyeriss.yaml under 10 s wall on 2 cores, mapping search and
 event simulation included.  ``search s`` is the whole parallel map+simulate stage; the
@@ -33,12 +35,20 @@ res = run_network(arch, wl, df)
 rep = build_report(res)
 firsts = [l for l in rep["layers"] if not l["search"]["reused_from"]]
 sim_s = sum(l["simulation"]["wall_s"] for l in firsts)
+conf = [l["search"]["confirmation"] for l in firsts if l["search"]["confirmation"]]
+differ = [c for c in conf if c["chosen_model_rank"] != 0]
+gain = [c["model_best_cycles"] / c["chosen_cycles"] for c in differ]
+ru = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"wall_s": time.perf_counter() - t0, "search_s": res.wall_seconds, "sim_s": sim_s,
                   "events": sum(l["simulation"]["events"] for l in firsts),
                   "sim_macs": sum(l["macs"] for l in firsts),
                   "evaluated": rep["totals"]["mappings_evaluated"], "cycles": rep["totals"]["cycles"],
                   "pj_per_mac": rep["totals"]["pj_per_mac"], "utilization": rep["totals"]["utilization"],
-                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "maxrss_mb": max(ru.ru_maxrss, kids.ru_maxrss) / 1024,
+                  "cpu_s": ru.ru_utime + ru.ru_stime + kids.ru_utime + kids.ru_stime,
+                  "confirmed_layers": len(conf), "model_pick_differs": len(differ),
+                  "mean_gain": sum(gain) / len(gain) if gain else 1.0, "max_gain": max(gain, default=1.0)}))
 """
 
 
@@ -58,19 +68,33 @@ def cli_case(arch: str, workload: str) -> float:
         return time.perf_counter() - t0
 
 
+ARCHS = ["eyeriss.yaml", "tpu.yaml", "shidiannao.yaml", "eyeriss_like.yaml", "simple_weight_stationary.yaml",
+         "simple_output_stationary.yaml", "simba_like.yaml"]
+
+
+def _row(label: str, df: str, d: dict) -> str:
+    return (f"{label:<32}{(df or 'default'):<9}{d['process_wall_s']:>7.2f}{d['cpu_s']:>7.2f}{d['search_s']:>8.2f}"
+            f"{d['evaluated']:>9}{d['evaluated'] / d['search_s']:>8.0f}{d['sim_s']:>7.2f}{d['events']:>8}"
+            f"{d['maxrss_mb']:>8.0f}{d['cycles'] / 1e6:>9.2f}{d['pj_per_mac']:>8.2f}{d['utilization']:>6.3f}"
+            f"{d['model_pick_differs']:>5}/{d['confirmed_layers']:<3}{d['mean_gain']:>6.3f}{d['max_gain']:>6.3f}")
+
+
 def main() -> None:
+    """Each bundled arch on the workload with its default dataflow, then ARCH under every dataflow.
+
+    ``sim!=model`` counts the distinct layers whose simulated best of the confirmed shortlist is not the
+    model's best; ``gain`` is the model's pick's simulated cycles over the chosen one's (mean, max)."""
     arch = sys.argv[1] if len(sys.argv) > 1 else "eyeriss.yaml"
     workloads = sys.argv[2:] or ["mobilenet.yaml"]
-    print(f"{'workload':<16}{'dataflow':<10}{'wall s':>8}{'map+sim s':>10}{'mappings':>10}{'maps/s':>9}"
-          f"{'sim s':>7}{'events':>9}{'ev/s':>9}{'GMAC/s':>8}{'peak MB':>9}{'Mcycles':>10}{'pJ/MAC':>8}{'util':>7}")
+    print(f"{'arch / workload':<32}{'dataflow':<9}{'wall s':>7}{'cpu s':>7}{'map s':>8}{'mappings':>9}{'maps/s':>8}"
+          f"{'sim s':>7}{'events':>8}{'peak MB':>8}{'Mcycles':>9}{'pJ/MAC':>8}{'util':>6}{'sim!=model':>10}"
+          f"{'gain':>6}{'max':>6}")
     for wl in workloads:
-        for df in ["", "ws", "os", "is", "rs"]:
-            d = case(arch, wl, df)
-            print(f"{wl:<16}{(df or 'default'):<10}{d['process_wall_s']:>8.2f}{d['search_s']:>10.2f}"
-                  f"{d['evaluated']:>10}{d['evaluated'] / d['search_s']:>9.0f}{d['sim_s']:>7.2f}{d['events']:>9}"
-                  f"{d['events'] / d['sim_s']:>9.0f}{d['sim_macs'] / d['sim_s'] / 1e9:>8.1f}{d['maxrss_mb']:>9.0f}"
-                  f"{d['cycles'] / 1e6:>10.2f}{d['pj_per_mac']:>8.2f}{d['utilization']:>7.3f}")
-        print(f"{wl:<16}{'CLI':<10}{cli_case(arch, wl):>8.2f}  (accelsim run {arch} {wl}, whole command)")
+        for a in ARCHS:
+            print(_row(f"{a} {wl}", "", case(a, wl, "")), flush=True)
+        for df in ["ws", "os", "is", "rs"]:
+            print(_row(f"{arch} {wl}", df, case(arch, wl, df)), flush=True)
+        print(f"{arch + ' ' + wl:<32}{'CLI':<9}{cli_case(arch, wl):>7.2f}  (accelsim run {arch} {wl}, whole command)")
 
 
 if __name__ == "__main__":
