@@ -2,7 +2,7 @@
 
 * A slow reference (the former enumeration of every combo of the outer loop
   values with one boolean membership row of width H per shift) agrees with
-  ``_coord_sums``, ``_coord_distinct`` and ``pattern_size`` on random small
+  ``coordinate.coord_sums``, ``coord_distinct`` and ``pattern_size`` on random small
   cases: stride, dilation, padding (also wider than the kernel), spatial
   digits, loop orders, ifmaps narrower than a tile.
 * Huge extents (H = 10^9; H = W = 2^20) are analysed in well under a second
@@ -17,6 +17,7 @@ from itertools import product
 import pytest
 
 from accelsim.cost import clipped
+from accelsim.cost import coordinate as co
 from accelsim.cost import nest_analysis as na
 from accelsim.cost.progressions import sumset_size
 from accelsim.workload import LoopNest
@@ -108,11 +109,11 @@ def test_window_counts_equal_reference_enumeration(seed):
         situations = [("first", 0)] + [(kind, k) for k in range(len(rel_loops) + 1) for kind in ("loop", "skip")
                                        if not (kind == "loop" and k == len(rel_loops))]
         for sit in situations:
-            got = na._coord_sums(dims, kp, rel_loops, inner, spatial, ((), ()), sit)  # no parent fan-out
+            got = co.coord_sums(dims, kp, rel_loops, inner, spatial, ((), ()), sit)  # no parent fan-out
             assert got == _ref_coord_sums(dims, kp, rel_loops, inner, spatial, sit), (kp, rel_loops, inner, spatial, sit)
-        got = na._coord_distinct(dims, kp, rel_loops, inner, spatial)
+        got = co.coord_distinct(dims, kp, rel_loops, inner, spatial)
         assert got == _ref_coord_distinct(dims, kp, rel_loops, inner, spatial), (kp, rel_loops, inner, spatial)
-        assert na.pattern_size(kp, inner) == len(_ref_pattern(kp[0], kp[1], inner))
+        assert co.pattern_size(kp, inner) == len(_ref_pattern(kp[0], kp[1], inner))
 
 
 def test_sumset_size_equals_enumeration():
@@ -128,8 +129,8 @@ def test_sumset_size_equals_enumeration():
 
 def test_pattern_size_of_huge_tiles_is_closed_form():
     # stride 2, dilation 3, R = 3: all of 0..2(P-1)+6 except 1 and the one just below the top
-    assert na.pattern_size((2, 3, 0, 0), (10**9, 3)) == 2 * 10**9 + 3
-    assert na.pattern_size((1, 1, 0, 0), (10**9, 3)) == 10**9 + 2
+    assert co.pattern_size((2, 3, 0, 0), (10**9, 3)) == 2 * 10**9 + 3
+    assert co.pattern_size((1, 1, 0, 0), (10**9, 3)) == 10**9 + 2
 
 
 # ---------------------------------------------------------------- huge extents
@@ -137,8 +138,8 @@ def test_pattern_size_of_huge_tiles_is_closed_form():
 
 def _measure(fn):
     na._QUICK.clear()
-    na._coord_sums.cache_clear()
-    na._coord_distinct.cache_clear()
+    co.coord_sums.cache_clear()
+    co.coord_distinct.cache_clear()
     tracemalloc.start()
     t0 = time.perf_counter()
     out = fn()
@@ -194,8 +195,8 @@ def test_2pow20_square_with_spatial_digits_and_padding():
 
 
 def test_caches_are_bounded():
-    for f in (na._coord_sums, na._coord_distinct, na._coord_sums_by_id, na._coord_fills_by_id, na._coord_loops,
-              na.pattern_size, clipped.coord_sums, clipped.coord_distinct):
+    for f in (co.coord_sums, co.coord_distinct, na._coord_sums_by_id, na._coord_fills_by_id, na._coord_loops,
+              co.pattern_size, clipped.coord_sums, clipped.coord_distinct):
         assert f.cache_info().maxsize is not None
     assert na._QUICK_MAX and na._COORD_IDS_MAX
 
@@ -206,5 +207,5 @@ def test_window_pairs_equals_enumeration():
         s, dil, pad, size = rng.randint(1, 3), rng.randint(1, 3), rng.randint(0, 6), rng.randint(1, 20)
         p, r = rng.randint(1, 12), rng.randint(1, 5)
         want = sum(1 for i in range(p) for j in range(r) if 0 <= i * s + j * dil - pad < size)
-        assert na.window_pairs(s, dil, pad, size, p, r) == want
-    assert na.window_pairs(1, 1, 1, 10**9, 10**9, 3) == 3 * 10**9 - 2  # "same" 3-tap conv: 2 taps on padding
+        assert co.window_pairs(s, dil, pad, size, p, r) == want
+    assert co.window_pairs(1, 1, 1, 10**9, 10**9, 3) == 3 * 10**9 - 2  # "same" 3-tap conv: 2 taps on padding

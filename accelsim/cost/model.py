@@ -35,7 +35,7 @@ from functools import lru_cache
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
-from .nest_analysis import pattern_size, window_pairs
+from .coordinate import pattern_size, window_pairs
 from .traffic import hops, loop_strides
 
 ACTIONS = ("reads", "fills", "updates", "rmw_reads", "drains")

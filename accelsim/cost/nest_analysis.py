@@ -41,11 +41,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
 
 from ..workload.loopnest import LoopNest
-from . import clipped
-from .progressions import clipped_sums, count, distribution, indicator, span, spread, sumset_size, tail
+from . import clipped, coordinate
+
 
 #: (loop dim, factor, stride in iterations of that dim), outermost first.
 Loop = tuple[str, int, int]
@@ -259,7 +258,7 @@ def _coord_totals(cid: int, psum: bool) -> tuple[int, int, int]:
     if psum:
         sib_loops = rel_loops + tuple((d, f, st) for d, digits in zip(dims, key_sp) for f, st in digits)
         union = _distinct(dims, kp, sib_loops, key_inner, key_osp, bounds)
-    return int(distinct), int(union), int(pattern_size(kp, key_inner))
+    return int(distinct), int(union), int(coordinate.pattern_size(kp, key_inner))
 
 
 #: Coordinate keys of :func:`_analyse` by a small id (cleared with the id-keyed cache when full).
@@ -287,19 +286,19 @@ def _coord_id(key: tuple) -> int:
 def _coord_sums_by_id(cid: int, situation: tuple):
     """(Xa, Xab, U, V, Xb, Ub, Vb) of the coordinate key with id ``cid`` (a cheap cache key).
 
-    The closed form (:func:`_coord_sums`) when every tile has the full shape,
+    The closed form (:func:`.coordinate.coord_sums`) when every tile has the full shape,
     the enumeration of :mod:`.clipped` when a factor is imperfect.  In the
     closed form the leaving words equal the entering ones (Xb = Xa, ...):
     only ifmap windows clip there, and only psums use the leaves.
     """
     key = _COORD_KEYS[cid]
     if key[6] is None:
-        xa, xab, u, v = _coord_sums(*key[:6], situation)
+        xa, xab, u, v = coordinate.coord_sums(*key[:6], situation)
         return xa, xab, u, v, xa, u, v
     if key[1] is None and situation[0] != "last":
         k2 = _as_window(key)
-        xa, xab, u, v = _coord_sums(*k2, situation)
-        xb, _, ub, vb = _coord_sums(*k2, situation, True)
+        xa, xab, u, v = coordinate.coord_sums(*k2, situation)
+        xb, _, ub, vb = coordinate.coord_sums(*k2, situation, True)
         return xa, xab, u, v, xb, ub, vb
     return clipped.coord_sums(*key, situation)
 
@@ -321,9 +320,9 @@ def _coord_fills_by_id(cid: int, situation: tuple):
     """(Xa, Xab, U, V) of the coordinate key with id ``cid``: :func:`_coord_sums_by_id` without the leaves."""
     key = _COORD_KEYS[cid]
     if key[6] is None:
-        return _coord_sums(*key[:6], situation)
+        return coordinate.coord_sums(*key[:6], situation)
     if key[1] is None:
-        return _coord_sums(*_as_window(key), situation)
+        return coordinate.coord_sums(*_as_window(key), situation)
     return clipped.coord_sums(*key, situation)[:4]
 
 
@@ -338,10 +337,10 @@ def _distinct(dims, kp, loops, inner, groups, bounds) -> int:
     """Words a group ever holds along a coordinate, summed over groups (``groups``: per dim, the digits
     that tell groups apart); closed form unless a window's tiles are partial."""
     if bounds is None:
-        return _coord_distinct(dims, kp, loops, inner, groups)
+        return coordinate.coord_distinct(dims, kp, loops, inner, groups)
     if kp is None:
         k2 = _as_window((dims, kp, loops, inner, groups, ((),), bounds))
-        return _coord_distinct(k2[0], k2[1], loops, k2[3], k2[4])
+        return coordinate.coord_distinct(k2[0], k2[1], loops, k2[3], k2[4])
     return clipped.coord_distinct(dims, kp, loops, inner, groups, bounds)
 
 
@@ -350,144 +349,3 @@ def _prod(xs) -> int:
     for x in xs:
         n *= x
     return n
-
-
-@lru_cache(maxsize=1 << 16)
-def pattern_size(kp, inner: tuple[int, ...]) -> int:
-    """Words of one tile along a coordinate: |{p*s + r*dil : p < inner[0], r < inner[1]}| for a window."""
-    if kp is None:
-        return inner[0]
-    return sumset_size(((kp[0], inner[0]), (kp[1], inner[1])))
-
-
-def _window_progs(kp, dims, inner, spatial):
-    """The tile pattern and the instances' spatial offsets along a window coordinate, as progressions.
-
-    Returns ``(scale, pattern, offsets)``: ``scale`` maps the two dims to the
-    stride and the dilation; ``pattern`` = {p*s + r*dil} relative to the
-    tile's origin; ``offsets`` = the instances' origins relative to instance 0
-    (a multiset, one sum per instance), all in words.
-    """
-    s, dil = kp[0], kp[1]
-    scale = {dims[0]: s, dims[1]: dil}
-    pattern = ((s, inner[0]), (dil, inner[1]))
-    offsets = tuple((st * sc, f) for digits, sc in zip(spatial, (s, dil)) for f, st in digits)
-    return scale, pattern, offsets
-
-
-def _situation(rel_loops, situation, scale):
-    """The combos of one transition situation for one window coordinate.
-
-    Returns ``(free, c_step, delta)``.  Loops outside the stepping one take
-    all their values, the stepping one 0..f-2 before the step (+1 after), and
-    the inner relevant loops sit at their last value before the step and at
-    0 after it.  So the tile's origin after the step is c_step - pad + S,
-    S a sum of ``free`` (one progression per free loop; c_step is the
-    stepping loop's stride, 0 if none), and ``delta`` = after - before is the
-    same for every combo (words).
-    """
-    kind, k = situation
-    free, fixed_before, c_step = [], 0, 0
-    for i, (d, f, st) in enumerate(rel_loops):
-        c = st * scale[d]
-        if kind == "first":
-            continue
-        if i < k:
-            free.append((c, f))
-        elif kind == "loop" and i == k:
-            free.append((c, f - 1))
-            c_step = c
-        else:
-            fixed_before += (f - 1) * c
-    return tuple(free), c_step, c_step - fixed_before
-
-
-def window_pairs(stride: int, dilation: int, pad: int, size: int, n_out: int, n_kernel: int) -> int:
-    """Pairs (p, r), p < n_out, r < n_kernel, whose ifmap index p*stride + r*dilation - pad is in [0, size).
-
-    The MACs on real (not padding) words along one axis, in O(padding) time
-    (``accelsim.cost.model.valid_macs`` enumerates the pairs).
-    """
-    return clipped_sums((np.ones(1, dtype=np.int64),), ((stride, n_out), (dilation, n_kernel)), -pad, size)[0]
-
-
-@lru_cache(maxsize=1 << 16)
-def _coord_sums(dims, kp, rel_loops, inner, spatial, outer_sp, situation, reverse=False):
-    """(Xa, Xab, U, V) of one coordinate for one transition situation, in words; see the module doc.
-
-    ``reverse``: the words that leave instead, (Xb, Xab, Ub, Vb): the same
-    sums with before and after swapped (origin b = a - delta, shift -delta).
-
-    For a window coordinate, instance o's tile after the step is
-    T(a+o) = (a + o + pat) & [0, size), before it T(b+o), b = a - delta.  Then
-    Xa sums |T(a+o)|, Xab |T(a+o) & T(b+o)|, U |union_o T(a+o)| and V the
-    words of that union that every instance holding them already had.  Each
-    word is a + z with z from a fixed multiset over the tile's span (the
-    pattern plus the spatial offsets): Xa: z = o + q; Xab: q also in
-    pat - delta; U: the distinct o + q; V: those z with z - o in pat =>
-    z - o + delta in pat for every o.  So each count is sum_z q[z] times the
-    combos whose a + z lies in [0, size): every combo (the interior) minus
-    the few within the padding of an edge (:func:`~.progressions.clipped_sums`), whatever H, W
-    and the loop factors.
-    """
-    first = situation[0] == "first"
-    if kp is None:
-        e = inner[0]
-        nsig = _prod(f for f, _ in spatial[0]) * _prod(f for f, _ in outer_sp[0])
-        if first:
-            return (nsig * e, 0, nsig * e, 0)
-        free, c_step, delta = _situation(rel_loops, situation, {dims[0]: 1})
-        ov = max(0, e - abs(delta))
-        ncomb = count(free)
-        return (ncomb * nsig * e, ncomb * nsig * ov, ncomb * nsig * e, ncomb * nsig * ov)
-
-    pad, size = kp[2], kp[3]
-    scale, pattern, offsets = _window_progs(kp, dims, inner, spatial)
-    free, c_step, delta = _situation(rel_loops, situation, scale)
-    # the parent's own instances: summed like loop values that never step (each serves its children alone)
-    free = free + tuple((st * sc, f) for digits, sc in zip(outer_sp, (kp[0], kp[1])) for f, st in digits)
-    pat = indicator(pattern)
-    qa = spread(pat, offsets)
-    qu = (qa > 0).astype(np.int64)
-    if first:
-        xa, u = clipped_sums((qa, qu), free, c_step - pad, size)
-        return (xa, 0, u, 0)
-    a0 = c_step - pad
-    if reverse:
-        a0, delta = a0 - delta, -delta
-    had = np.zeros_like(pat)  # had[q] = 1 if q + delta is in the pattern (the word was in the old tile)
-    lo, hi = max(0, -delta), min(len(pat), len(pat) - delta)
-    if lo < hi:
-        had[lo:hi] = pat[lo + delta:hi + delta]
-    qab = spread(pat & had, offsets)
-    qv = qu & (spread(pat & (1 - had), offsets) == 0)
-    return clipped_sums((qa, qab, qu, qv), free, a0, size)
-
-
-@lru_cache(maxsize=1 << 16)
-def _coord_distinct(dims, kp, rel_loops, inner, spatial) -> int:
-    """Coordinate values one instance ever holds, summed over the instances along this coordinate (words).
-
-    For a window coordinate, one instance's tiles over the whole run cover
-    W = {t + q : t from the outer loops, q from the pattern} (a sum of
-    progressions, :func:`~.progressions.sumset_size`), shifted by its spatial
-    offset o and by -pad, then clipped to [0, size): every (o, w) pair minus
-    those below 0 or at or above size, counted from each end (W and the
-    offsets are symmetric) on a prefix as long as the overhang.
-    """
-    outer_ext = {d: 1 for d in dims}
-    for d, f, _ in rel_loops:
-        outer_ext[d] *= f
-    if kp is None:
-        nsig = _prod(f for f, _ in spatial[0])
-        return nsig * outer_ext[dims[0]] * inner[0]
-    pad, size = kp[2], kp[3]
-    scale, pattern, offsets = _window_progs(kp, dims, inner, spatial)
-    covered = tuple((st * scale[d], f) for d, f, st in rel_loops) + pattern
-    total = count(offsets) * sumset_size(covered)
-    top = span(covered) + span(offsets)
-    for lim in (pad, top - size - pad + 1):
-        lim = min(lim, top + 1)
-        if lim > 0:
-            total -= tail(indicator(covered, lim), distribution(offsets, lim), lim)
-    return total
