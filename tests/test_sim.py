@@ -142,6 +142,26 @@ def test_compute_bound_layer_is_compute_plus_fill_and_drain():
     assert sim.cycles == compute + fill + drain + 2
 
 
+def test_dram_fills_and_drains_take_glb_port_time():
+    """A GLB port narrower than DRAM sets the tile transfers: the first load takes its words over the write
+    port (2 words/cycle against DRAM's 64 B = 32 words), the last drain its words over the read port; both
+    modes agree."""
+    arch = build_arch({
+        "name": "narrow", "clock_mhz": 100, "default_dataflow": "ws", "word_bits": 16,
+        "pe_array": {"rows": 4, "cols": 4}, "rf": {"shared": 4096, "fifo": True},
+        "glb": {"words": 1 << 20, "read_bw_words": 2, "write_bw_words": 2},
+        "noc": {t: {"bw_words": 1 << 16} for t in ("filter", "ifmap", "psum")},
+        "dram": {"bw_bytes_per_cycle": 64},
+    }, "narrow.yaml")
+    m = _mapping()
+    fast, exact = simulate(NEST, arch, m, "filter"), simulate(NEST, arch, m, "filter", exact=True)
+    assert fast.cycles == exact.cycles and fast.stall_cycles == exact.stall_cycles
+    assert fast.stall_cycles["fill"] == math.ceil((8 * 8 * 9 + 8 * 8 * 8) / 2)  # words over the write port
+    assert fast.stall_cycles["drain"] == math.ceil(8 * 8 * 8 / 2)  # words over the read port
+    wide = simulate(NEST, _arch(64), m, "filter")
+    assert wide.stall_cycles["fill"] == math.ceil((8 * 8 * 9 + 8 * 8 * 8) * 2 / 64)  # DRAM-bound then
+
+
 def test_dram_bound_layer_takes_traffic_over_bandwidth_within_one_tile():
     arch, m = _arch(0.25, glb_double=True), _mapping(dram_p=8)
     sim = simulate(NEST, arch, m, "filter")

@@ -6,7 +6,8 @@ Two levels, each in its own module:
   on-chip level ("GLB" below) in from DRAM (its new words: the tensors it keeps, and psums
   fetched back), the *PE array* runs the tile, a *writer* drains the ofmap words that leave.
   Loader and writer share one DRAM channel; a transfer takes ``latency + ceil(bytes /
-  bandwidth)`` cycles, a zero-byte one none (it still takes its turn).  Arbitration: the
+  bandwidth)`` cycles, or longer if the GLB's write port (loads) or read port (drains) needs more
+  for its words; a zero-byte one none (it still takes its turn).  Arbitration: the
   waiting transfer requested earliest goes first; a load and a drain requested in the same
   cycle: the load first.  GLB tile slots: 1, or 2 when every partition of the GLB is
   double-buffered; a load needs a free slot, a slot frees once its tile is computed and
@@ -149,18 +150,33 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
 
     pre = prefetched_inputs(arch)
 
+    top = arch.onchip[-1].index
+
+    def port_cycles(words: dict, side: str) -> int:
+        """Cycles the outermost on-chip level's ``side`` port needs for a tile transfer's words."""
+        demand: dict = {}
+        for t, w in words.items():
+            L.ports.charge(demand, top, t, side, w)
+        return ceil_int(max(demand.values(), default=0.0))
+
     def transfer_cycles(kind):
         """DRAM channel cycles of the kind's load, of its drain and of the prefetch it overlaps (the next
-        tile's inputs in double-buffered partitions, when the rest is single-buffered): latency + ceil(bytes /
-        bw) each, 0 if no bytes.  With a prefetch, a tile after the first loads only the other tensors."""
+        tile's inputs in double-buffered partitions, when the rest is single-buffered): latency + the
+        larger of ceil(bytes / bw) and the outermost level's port time for the words (its write port for
+        loads, its read port for drains), each 0 if no bytes.  With a prefetch, a tile after the first
+        loads only the other tensors."""
         load, drain = kind_words(kind)
         k, _, nxt, _ = kind
         own = {t: v for t, v in load.items() if k is None or t not in pre}
-        ahead = 0.0
+        ahead = {}
         if pre and nxt is not None:
-            ahead = sum(s.tile_types[nxt].words(t) * L.bytes[t] for t in pre)
-        nbytes = (sum(v * L.bytes[t] for t, v in own.items()), drain * L.bytes["ofmap"], ahead)
-        return tuple(lat + ceil_int(b / bw) if b > 0 else 0 for b in nbytes)
+            ahead = {t: s.tile_types[nxt].words(t) for t in pre}
+        parts = ((own, "write"), ({"ofmap": drain}, "read"), (ahead, "write"))
+        out = []
+        for words, side in parts:
+            b = sum(v * L.bytes[t] for t, v in words.items())
+            out.append(lat + max(ceil_int(b / bw), port_cycles(words, side)) if b > 0 else 0)
+        return tuple(out)
 
     spans = acc.spans if trace else None
     double = top_double_buffered(arch)
