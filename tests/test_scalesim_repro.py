@@ -53,6 +53,22 @@ def test_table_accounts_for_every_planned_run():
             assert len({t for (t, r, c, d) in GROUPS if (r, c, d) == (rows, cols, df)}) >= 2
 
 
+def test_checked_in_yaml_is_what_the_helpers_write():
+    """tests/data/scalesim/accelsim holds the machine and the workloads a user runs (README); they equal
+    what scalesim_table writes, so the files and the test cannot drift apart."""
+    import yaml
+
+    from scalesim_table import to_workload
+
+    out = DATA / "accelsim"
+    for rows, cols in ((12, 14), (32, 32)):
+        assert yaml.safe_load((out / f"scalesim_{rows}x{cols}.yaml").read_text()) == scalesim_arch(rows, cols)
+    for p in (DATA / "topologies").glob("*.csv"):
+        layers = read_topology(p)
+        assert yaml.safe_load((out / f"{p.stem.lower()}_gemm.yaml").read_text()) == to_gemm_workload(layers, p.stem)
+        assert yaml.safe_load((out / f"{p.stem.lower()}_conv.yaml").read_text()) == to_workload(layers, p.stem)
+
+
 def _topology_file(name: str):
     for p in (DATA / "topologies").iterdir():
         if p.stem.lower() == name.lower() or p.name.lower() == name.lower():
