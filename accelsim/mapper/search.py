@@ -4,10 +4,11 @@ The space (spatial unrollings, RF and GLB tilings, loop orders) is defined
 and walked in :mod:`accelsim.mapper.space`.
 
 If the whole space has at most ``budget`` mappings it is evaluated
-exhaustively.  Otherwise it is pruned, and the report says so: every
-unrolling (best PE utilisation first, up to ``PROBES``) is probed with one
-representative mapping, so unrollings that starve on NoC or GLB bandwidth
-rank low; the best-utilised (within 10 % of the best, at most
+exhaustively.  Otherwise it is pruned, and the report says so: the
+unrollings, perfect and imperfect ones taking turns (best average PE
+utilisation first, up to ``PROBES``), are probed with one representative
+mapping each, so unrollings that starve on NoC or GLB bandwidth rank low;
+the best-utilised of each family (within 10 % of the best, at most
 ``SPATIAL_KEEP`` - 2) and the best by probe score are kept (``SPATIAL_KEEP``
 in all),
 with only Pareto-maximal GLB tiles (no dim's GLB factor can grow and still
@@ -17,7 +18,8 @@ split into tiles whose transfers overlap compute); if
 that is still too many, an evenly strided subset in a fixed
 enumeration order fills the rest of the budget.  The search therefore always
 terminates, is deterministic (ties break on the mapping's factors), and
-reports how many mappings it evaluated.
+reports how many mappings it evaluated.  With ``confirm_k`` it keeps that
+many best candidates and chooses among them by simulation (:mod:`.confirm`).
 """
 
 from __future__ import annotations
