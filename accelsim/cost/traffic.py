@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
-from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
+from ..workload.loopnest import DIMS, TENSORS, LoopNest
 from .nest_analysis import TileStats, analyse
 
 #: (loop dim, factor, stride in iterations of that dim), outermost first.
@@ -42,8 +42,6 @@ class Hop:
         stats: the nest analysis of the child's tiles (fills = ``pe_fills``;
             parent reads under multicast = ``union_fills``).
         loops: the temporal loops above the child, outermost first (``stats.per_loop`` order).
-        rho: spatial-reduction fan-in between parent and child (ofmap-irrelevant
-            spatial factors of the fan-outs crossed); 1 for filter and ifmap.
         link: index of the level whose NoC carries the hop (the outermost fan-out
             crossed), or None when no fan-out lies between the two levels.
         multicast: whether one parent read serves every sibling needing the word
@@ -55,7 +53,6 @@ class Hop:
     parent: int
     stats: TileStats
     loops: tuple
-    rho: int
     link: int | None
     multicast: bool
 
@@ -91,17 +88,6 @@ def digits(m: Mapping, slots, strides) -> dict[str, tuple[tuple[int, int], ...]]
                 if f > 1:
                     out[d] = out.get(d, ()) + ((f, strides[s.name][d]),)
     return out
-
-
-def irrelevant_product(m: Mapping, slots, tensor: str) -> int:
-    """Product of the spatial factors of ``slots`` over dims that do not index ``tensor``."""
-    n = 1
-    for s in slots:
-        if s.spatial:
-            for d in DIMS:
-                if d not in RELEVANT[tensor]:
-                    n *= m.factors[s.name][d]
-    return n
 
 
 def link_level(arch: Architecture, child: int, parent: int) -> int | None:
@@ -143,7 +129,6 @@ def hops(nest: LoopNest, arch: Architecture, m: Mapping, tensors=TENSORS) -> dic
             st = analyse(nest, t, loops, m.tile_extent(c), digits_in(ip, ic), digits_in(0, ip), partial)
             link = link_level(arch, c, p)
             mc = link is None or arch.levels[link].noc[t].type != "unicast"
-            rho = irrelevant_product(m, slots[ip:ic], "ofmap") if t == "ofmap" else 1
-            hs.append(Hop(t, c, p, st, loops, rho, link, mc))
+            hs.append(Hop(t, c, p, st, loops, link, mc))
         out[t] = hs
     return out
