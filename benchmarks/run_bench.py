@@ -6,7 +6,7 @@ eyeriss.yaml (or ARCH) once per dataflow (ws, os, is, rs).  Per case: wall and C
 mappings per second, simulator time and events, peak memory, and how often the simulation
 re-ranked the model's shortlist (and by how much).  Each case runs in a fresh subprocess so caches and peak
 memory (ru_maxrss) are per case; wall time includes start-up, loading and the search.
-Targets: mobilenet.yaml on eyeriss.yaml under 10 s wall on 2 cores, mapping search and
+Targets (issue 8): mobilenet.yaml on eyeriss.yaml under 3 s wall on 2 cores, mapping search and
 event simulation included.  ``search s`` is the whole parallel map+simulate stage; the
 simulator's own time (summed over layers, one per distinct layer) and its events give
 events per second and simulated MACs per simulator second.
@@ -15,7 +15,6 @@ events per second and simulated MACs per simulator second.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import tempfile
