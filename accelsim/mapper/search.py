@@ -45,7 +45,7 @@ DEFAULT_BUDGET = 600
 SPATIAL_KEEP = 6
 PROBES = 12
 #: Fit checks per walk of a probe (a probe needs one RF tile and one maximal GLB tile).
-PROBE_WORK = WORK_MAX // 20
+PROBE_WORK = WORK_MAX // 100
 #: Pruned candidates enumerated at most before the even sample: 20 x budget, capped here.
 PRUNED_SCAN_MAX = 400_000
 
