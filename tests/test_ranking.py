@@ -59,7 +59,7 @@ def test_shortlist_keeps_the_k_best_deterministically():
 
 
 #: Stated bound of simulated over analytical cycles for any mapping on the bundled designs (measured
-#: 2026-11-22 over these draws: 0.79 to 2.54, medians 1.00 to 1.27).  The model bounds each resource
+#: 2026-11-22 over these draws: 0.79 to 2.79, medians 1.00 to 1.27).  The model bounds each resource
 #: over the whole layer; the simulator adds what a whole-layer bound cannot see: per-pass fill and
 #: drain, uneven steps and bank shares (so mostly above), and overlaps a serial model assumes away
 #: (the few below).

@@ -4,7 +4,8 @@ array = max(compute, every on-chip port, every NoC link), each a whole-layer
 bound: compute = temporal steps (one MAC per MAC unit per cycle), plus on a
 systolic array each fold's load and skew (:func:`systolic_folds`); a port =
 the words its level moves per active instance / its bandwidth (rounded up;
-words of wider tensors count in proportion to the partition's word width);
+words of wider tensors count in proportion to the partition's word width),
+and a tensor's reads through its own banks of a shared partition / its share;
 a NoC link = parent-side transfers / its bandwidth, psums in each direction
 separately (Eyeriss's GIN and GON).  DRAM = bytes / bandwidth.  When every
 partition of the outermost on-chip level is double-buffered, DRAM overlaps
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
-from .model import AccessCounts, dram_bytes, partition_ref_bits
+from .model import AccessCounts, bank_shares, dram_bytes, partition_ref_bits
 
 
 @dataclass
@@ -123,14 +124,25 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
                 bounds[f"{lv.name}_{side}"] = _ceil(words(lv.keeps) / ref / active / shared)
                 if lv.index >= arch.array_level:
                     keys.add(f"{lv.name}_{side}")
+            total_banks = sum(p.banks for p in lv.partitions)
             for p in lv.partitions:
+                ref = partition_ref_bits(lb, p.tensors)
                 bw = getattr(p, per)
                 if bw is not None:
-                    ref = partition_ref_bits(lb, p.tensors)
                     key = f"{lv.name}_{'+'.join(p.tensors)}_{side}"
                     bounds[key] = _ceil(words(p.tensors) / ref / active / bw)
                     if lv.index >= arch.array_level:
                         keys.add(key)
+                elif shared is not None:
+                    bw = shared * p.banks / total_banks
+                if side == "read" and bw is not None and len(p.tensors) > 1 and p.banks >= len(p.tensors):
+                    # each tensor reads through its own banks (the simulator's bank shares)
+                    # (words handed to the children; drains to the parent go between tiles)
+                    for t, share in bank_shares(nest, m.tile_extent(lv.index), p).items():
+                        key = f"{lv.name}_{t}_read"
+                        bounds[key] = _ceil(c[t].reads * lb[t] / ref / active / (bw * share))
+                        if lv.index >= arch.array_level:
+                            keys.add(key)
     psum = {}
     for t in TENSORS:
         for h in counts.hops.get(t, ()):

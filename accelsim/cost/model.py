@@ -113,6 +113,21 @@ def tile_words(nest: LoopNest, tensor: str, inner: dict[str, int]) -> int:
             * pattern_size((nest.stride[1], nest.dilation[1], 0, 0), (inner["Q"], inner["S"])))
 
 
+def bank_shares(nest: LoopNest, ext: dict[str, int], p) -> dict[str, float]:
+    """Fraction of partition ``p``'s banks each of its tensors owns: whole banks in proportion to its tile
+    spanning ``ext`` (at least one each; largest remainders first, ties in tensor order).  For a
+    partition of several tensors with at least as many banks; a read of a tensor goes through its own
+    banks only (:mod:`accelsim.sim.ports`, and the model's per-tensor read bounds)."""
+    b = p.banks
+    size = {t: tile_words(nest, t, ext) * bits for t, bits in zip(p.tensors, p.tensor_bits)}
+    total = sum(size.values()) or 1
+    raw = {t: (b - len(p.tensors)) * size[t] / total for t in p.tensors}
+    banks = {t: 1 + int(raw[t]) for t in p.tensors}
+    for t in sorted(p.tensors, key=lambda t: -(raw[t] - int(raw[t])))[: b - sum(banks.values())]:
+        banks[t] += 1
+    return {t: banks[t] / b for t in p.tensors}
+
+
 def partition_ref_bits(bits: dict, tensors) -> int:
     """Width of a partition's capacity words: the ifmap's if it holds the ifmap, else its first tensor's.
 

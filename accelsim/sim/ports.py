@@ -16,7 +16,7 @@ a port (in words of the partition's width).
 from __future__ import annotations
 
 from ..arch.spec import Architecture
-from ..cost.model import partition_ref_bits, tile_words
+from ..cost.model import bank_shares, partition_ref_bits
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import LoopNest
 
@@ -39,7 +39,7 @@ class Ports:
                     if bw is None:
                         continue
                     ref = partition_ref_bits(lv.word_bits, p.tensors)
-                    shares = _bank_shares(nest, arch, ext, p) if (
+                    shares = bank_shares(nest, ext, p) if (
                         side == "read" and len(p.tensors) > 1 and p.banks >= len(p.tensors)) else None
                     for t in p.tensors:
                         if shares:
@@ -64,15 +64,3 @@ class Ports:
         level, what, side = key
         name = self.arch.levels[level].name
         return f"{name}_{side}" if len(self.n_groups[(level, side)]) == 1 else f"{name}_{what}_{side}"
-
-
-def _bank_shares(nest, arch, ext, p) -> dict:
-    """Fraction of a partition's banks each of its tensors owns (see module doc)."""
-    b = p.banks
-    size = {t: tile_words(nest, t, ext) * b for t, b in zip(p.tensors, p.tensor_bits)}
-    total = sum(size.values()) or 1
-    raw = {t: (b - len(p.tensors)) * size[t] / total for t in p.tensors}
-    banks = {t: 1 + int(raw[t]) for t in p.tensors}
-    for t in sorted(p.tensors, key=lambda t: -(raw[t] - int(raw[t])))[: b - sum(banks.values())]:
-        banks[t] += 1
-    return {t: banks[t] / b for t in p.tensors}
