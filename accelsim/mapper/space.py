@@ -125,21 +125,27 @@ def spatial_candidates(nest: LoopNest, arch: Architecture, df: Dataflow) -> Spat
     array (the bundled 256 x 256 array has at most ~3,000 on VGG-16).
     """
 
+    axis_dims = tuple(dict.fromkeys(df.rows + df.cols))
+    bound = nest.dims
+
     def key(rc):
         rows, cols = rc[0], rc[1]
         used = 1.0
-        for d in DIMS:
+        for d in axis_dims:
             f = rows.get(d, 1) * cols.get(d, 1)
             if f > 1:
-                used *= effective(nest.dims[d], f)
+                n = bound[d]
+                used *= n / -(-n // f)  # effective(n, f), inlined: this runs for every scanned pair
         pref = tuple(-rows.get(d, 1) for d in df.rows) + tuple(-cols.get(d, 1) for d in df.cols)
         return (-used, pref)
+
+    others = any(lv.fanout > 1 and lv.index != arch.array_level for lv in arch.onchip)
 
     def gen():
         for rows in axis_assignments(df.rows, nest.dims, arch.rows, nest):
             rem = {d: ceil_div(nest.dims[d], rows.get(d, 1)) for d in DIMS}
             for cols in axis_assignments(df.cols, rem, arch.cols, nest):
-                extra = other_fanouts(arch, df, {d: ceil_div(rem[d], cols.get(d, 1)) for d in DIMS})
+                extra = other_fanouts(arch, df, {d: ceil_div(rem[d], cols.get(d, 1)) for d in DIMS}) if others else {}
                 yield (rows, cols, extra) if extra else (rows, cols)
 
     scanned = list(islice(gen(), SPATIAL_SCAN_MAX + 1))
