@@ -26,6 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+#: SCALE-Sim config template (``benchmarks/scalesim_shipped.py`` uses it too): array, dataflow, SRAM KB.
 CFG = """[general]
 run_name = {name}
 
@@ -34,11 +35,11 @@ InterfaceBandwidth = CALC
 UseRamulatorTrace = False
 
 [architecture_presets]
-ArrayHeight = {ra}
-ArrayWidth = {ca}
-IfmapSramSzkB = 10000
-FilterSramSzkB = 10000
-OfmapSramSzkB = 10000
+ArrayHeight = {rows}
+ArrayWidth = {cols}
+IfmapSramSzkB = {sram}
+FilterSramSzkB = {sram}
+OfmapSramSzkB = {sram}
 IfmapOffset = 0
 FilterOffset = 10000000
 OfmapOffset = 20000000
@@ -74,7 +75,7 @@ def run_one(case, workdir: Path) -> int:
     name = f"{df}_{ra}x{ca}_" + "_".join(map(str, (H, W, R, S, C, M, s)))
     workdir.mkdir(parents=True, exist_ok=True)
     cfg, topo, layout = workdir / f"{name}.cfg", workdir / f"{name}.csv", workdir / "layout.csv"
-    cfg.write_text(CFG.format(name=name, ra=ra, ca=ca, df=df))
+    cfg.write_text(CFG.format(name=name, rows=ra, cols=ca, df=df, sram=10000))
     topo.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
                     f"Strides,\nL0, {H}, {W}, {R}, {S}, {C}, {M}, {s},\n")
     layout.write_text("Layer name,\n")
