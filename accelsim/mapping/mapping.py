@@ -219,11 +219,8 @@ class Mapping:
 
     def strides(self, dim: str) -> list[int]:
         """Per slot (outermost first), the iterations of ``dim`` one step of its loop advances."""
-        out, st = [0] * len(self.slots), 1
-        for i in range(len(self.slots) - 1, -1, -1):
-            out[i] = st
-            st *= self.factors[self.slots[i].name][dim]
-        return out
+        st = self.slot_strides()
+        return [st[s.name][dim] for s in self.slots]
 
     @staticmethod
     def imperfect_allowed(nest: LoopNest, dim: str) -> bool:
