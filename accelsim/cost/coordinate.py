@@ -18,17 +18,12 @@ clip them (a plain coordinate, as a window clipped to [0, D)).
 from __future__ import annotations
 
 from functools import lru_cache
+from math import prod
 
 import numpy as np
 
 from .progressions import clipped_sums, count, distribution, indicator, span, spread, sumset_size, tail
 
-
-def _prod(xs) -> int:
-    n = 1
-    for x in xs:
-        n *= x
-    return n
 
 
 @lru_cache(maxsize=1 << 16)
@@ -112,7 +107,7 @@ def coord_sums(dims, kp, rel_loops, inner, spatial, outer_sp, situation, reverse
     first = situation[0] == "first"
     if kp is None:
         e = inner[0]
-        nsig = _prod(f for f, _ in spatial[0]) * _prod(f for f, _ in outer_sp[0])
+        nsig = prod(f for f, _ in spatial[0]) * prod(f for f, _ in outer_sp[0])
         if first:
             return (nsig * e, 0, nsig * e, 0)
         free, c_step, delta = situation_combos(rel_loops, situation, {dims[0]: 1})
@@ -158,7 +153,7 @@ def coord_distinct(dims, kp, rel_loops, inner, spatial) -> int:
     for d, f, _ in rel_loops:
         outer_ext[d] *= f
     if kp is None:
-        nsig = _prod(f for f, _ in spatial[0])
+        nsig = prod(f for f, _ in spatial[0])
         return nsig * outer_ext[dims[0]] * inner[0]
     pad, size = kp[2], kp[3]
     scale, pattern, offsets = window_progs(kp, dims, inner, spatial)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from math import prod
 
 
 from ..workload.loopnest import LoopNest
@@ -190,13 +191,13 @@ def _analyse(outer: tuple, per_coord: list, irr_factors: tuple, irr_outer: tuple
              relevant) -> TileStats:
     """TileStats from the coordinates' keys; ``psum``: also the leaving words and ``union_distinct``
     (only psums use them; otherwise leaves = fills and union_distinct = 0)."""
-    nsp_out = _prod(irr_outer)
-    nsp_irr = _prod(irr_factors) * nsp_out
+    nsp_out = prod(irr_outer)
+    nsp_irr = prod(irr_factors) * nsp_out
 
     ids = [_coord_id(c) for c in per_coord]  # hash each coordinate's key once, not once per loop step
     firsts = [_coord_sums_by_id(i, ("first", 0)) for i in ids]
-    pe = _prod(x[0] for x in firsts) * nsp_irr
-    un = _prod(x[2] for x in firsts) * nsp_out
+    pe = prod(x[0] for x in firsts) * nsp_irr
+    un = prod(x[2] for x in firsts) * nsp_out
     lasts = [_coord_sums_by_id(i, ("last", 0)) if psum and c[6] is not None else x
              for i, c, x in zip(ids, per_coord, firsts)]
 
@@ -243,7 +244,7 @@ def _analyse(outer: tuple, per_coord: list, irr_factors: tuple, irr_outer: tuple
         union_distinct *= b
         max_tile *= t
     return TileStats(pe, un, distinct, max_tile, first_pe, first_un, tuple(per_loop), union_distinct,
-                     _prod(x[0] for x in lasts) * nsp_irr, _prod(x[2] for x in lasts) * nsp_out)
+                     prod(x[0] for x in lasts) * nsp_irr, prod(x[2] for x in lasts) * nsp_out)
 
 
 @lru_cache(maxsize=1 << 17)
@@ -343,9 +344,3 @@ def _distinct(dims, kp, loops, inner, groups, bounds) -> int:
         return coordinate.coord_distinct(k2[0], k2[1], loops, k2[3], k2[4])
     return clipped.coord_distinct(dims, kp, loops, inner, groups, bounds)
 
-
-def _prod(xs) -> int:
-    n = 1
-    for x in xs:
-        n *= x
-    return n
