@@ -105,7 +105,8 @@ def walk_counts(nest: LoopNest, arch, m: Mapping) -> dict:
     that need the same operand in the same cycle).  Psums: a revisited element
     comes back to one child of a reduction group (a fill of the child, a
     read of the parent), a leaving word is a drain of the child and, once per
-    reduction group, an update of the parent.  Returns the structure of
+    reduction group, an update of the parent, passing through any write buffer
+    between them (an update and a drain of the buffer).  Returns the structure of
     ``AccessCounts.as_dict()``.
     """
     names = [lv.name for lv in arch.levels]
@@ -114,6 +115,16 @@ def walk_counts(nest: LoopNest, arch, m: Mapping) -> dict:
     for lv in arch.levels:
         for t in lv.keeps:
             res["levels"][lv.name][t] = z()
+        if lv.write_buffer is not None:
+            res["levels"][lv.name]["ofmap"] = z()
+
+    def through(c, p, words):
+        """Ofmap words going up from level c (-1: the MACs) to keeper p pass through the write buffers
+        between them: written in, then drained out."""
+        for lv in arch.levels[c + 1:p]:
+            if lv.write_buffer is not None:
+                res["levels"][lv.name]["ofmap"]["updates"] += words
+                res["levels"][lv.name]["ofmap"]["drains"] += words
 
     def noc(level, t):
         return res["noc"].setdefault(names[level], {}).setdefault(t, dict(words=0, transfers=0, reduction_adds=0))
@@ -156,6 +167,7 @@ def walk_counts(nest: LoopNest, arch, m: Mapping) -> dict:
                     got = [g for g in got if g is not None]
                     uniq = set(got)
                     lv0["updates"] += len(uniq)
+                    through(-1, c0, len(uniq))
                     if below_sp:
                         n = noc(max(s.level for s in m.below(c0) if s.spatial), t)
                         n["words"] += len(got)
@@ -217,6 +229,7 @@ def walk_counts(nest: LoopNest, arch, m: Mapping) -> dict:
                         prev[key(i)] = cur
                     if t == "ofmap":
                         pl["updates"] += len(leave_union)
+                        through(c, p, len(leave_union))
                         pl["reads"] += len(given)
                         if lk is not None:
                             n = noc(lk, t)

@@ -10,7 +10,9 @@
 * :func:`to_gemm_workload` writes each layer as the GEMM SCALE-Sim lowers it to (im2col: ofmap
   pixels NP = P*Q by window K = R*S*C by filters M), whose folds it counts.
 * :func:`scalesim_arch` is SCALE-Sim's machine: a rows x cols systolic array, 8-bit words,
-  double-buffered 64 KB SRAMs per operand, and memory that never stalls (its CALC bandwidth).
+  double-buffered 64 KB SRAMs per operand (the ofmap's a write buffer: outputs drain to DRAM as
+  they leave the array, needing no whole-tile space), and memory that never stalls (its CALC
+  bandwidth).
 """
 
 from __future__ import annotations
@@ -79,13 +81,15 @@ def scalesim_arch(rows: int, cols: int, sram_kb: int = 64) -> dict:
         "name": f"scalesim_{rows}x{cols}",
         "source": "SCALE-Sim 3.0.0's systolic array (Samajdar et al., ISPASS 2020): 8-bit words "
                   "(single_layer_sim.py: word_size = 1), double-buffered operand SRAMs of "
-                  f"{sram_kb} KB each, CALC interface bandwidth (no memory stall).",
+                  f"{sram_kb} KB each, the ofmap's a write buffer draining to DRAM, CALC interface "
+                  "bandwidth (no memory stall).",
         "clock_mhz": 1000,
         "default_dataflow": "ws",
         "word_bits": {"filter": 8, "ifmap": 8, "ofmap": 8},
         "levels": [
             {"name": "PE_regs", "capacity_words": {"filter": 2, "ifmap": 1, "ofmap": 1}},
-            {"name": "SRAM", "capacity_words": {"filter": words, "ifmap": words, "ofmap": words},
+            {"name": "SRAM", "capacity_words": {"filter": words, "ifmap": words},
+             "write_buffer": {"capacity_words": words, "double_buffered": True},
              "double_buffered": True, "read_bw_words": big, "write_bw_words": big,
              "fanout": {"rows": rows, "cols": cols},
              "noc": {t: {"type": "systolic", "bw_words": big} for t in ("filter", "ifmap", "ofmap")}},

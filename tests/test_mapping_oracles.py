@@ -98,7 +98,8 @@ def _random_nest(rng):
 
 
 def random_hierarchy(rng, unicast=()):
-    """A random arch of 2 to 5 on-chip levels: random keeps (bypass), partitions and fan-outs, roomy capacities."""
+    """A random arch of 2 to 5 on-chip levels: random keeps (bypass), ofmap write buffers, partitions and
+    fan-outs, roomy capacities."""
     n = rng.randint(2, 5)
     levels = []
     for i in range(n):
@@ -108,6 +109,9 @@ def random_hierarchy(rng, unicast=()):
         else:
             cap = 30_000
         lv = {"name": f"L{i}", "keeps": keeps, "capacity_words": cap}
+        # outputs stream through this level (drawn aside, so the other draws stay as they were)
+        if "ofmap" not in keeps and random.Random(f"{n}/{i}/{keeps}/{cap}").random() < 0.5:
+            lv["write_buffer"] = {"capacity_words": 10_000}
         if i == n - 1 and rng.random() < 0.5:  # the outermost level: some partitions double-buffered
             lv["double_buffered"] = ({t: rng.random() < 0.5 for t in keeps} if isinstance(cap, dict)
                                      else rng.random() < 0.5)

@@ -14,7 +14,7 @@ from ..workload.loopnest import TENSORS
 from .. import limits as L
 from . import energy_table as et
 from .schema import ActionEnergySpec, ArchSpec, PerTensorEnergySpec
-from .spec import ActionEnergy, Architecture, NocLink, Partition, StorageLevel
+from .spec import ActionEnergy, Architecture, NocLink, Partition, StorageLevel, WriteBuffer
 
 RESERVED = ("mac", "noc")
 
@@ -110,7 +110,13 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
     levels = []
     for i, lv in enumerate(s.levels):
         where = f"levels.{i}"
-        keeps_raw = [tensor_name(t) for t in (lv.keeps if lv.keeps is not None else TENSORS)]
+        wb = lv.write_buffer
+        default_keeps = TENSORS if wb is None else ("filter", "ifmap")
+        keeps_raw = [tensor_name(t) for t in (lv.keeps if lv.keeps is not None else default_keeps)]
+        if wb is not None and "ofmap" in keeps_raw:
+            raise InputError("a level with a write_buffer does not keep the ofmap (its outputs stream through "
+                             "the buffer); drop ofmap from keeps, or drop the write_buffer", source=src,
+                             field=f"{where}.keeps")
         if len(set(keeps_raw)) != len(keeps_raw):
             raise InputError("a tensor is listed twice", source=src, field=f"{where}.keeps")
         if not keeps_raw:
@@ -121,6 +127,9 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
         if isinstance(lv.capacity_words, dict):
             keys, covered = {}, []
             for k in lv.capacity_words:
+                if wb is not None and "ofmap" in [tensor_name(x) for x in k.split("+")]:
+                    raise InputError("the ofmap streams through this level's write_buffer; give its space as "
+                                     "write_buffer.capacity_words", source=src, field=f"{where}.capacity_words.{k}")
                 ts = _key_tensors(k, keeps, src, f"{where}.capacity_words.{k}")
                 keys[k] = ts
                 covered += ts
@@ -146,14 +155,19 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
                                 words[ts] * lbits["ifmap" if "ifmap" in ts else ts[0]])
                       for ts in sorted(keys.values(), key=lambda ts: TENSORS.index(ts[0])))
         default_pj = et.RF_PJ if i < array else et.GLB_PJ
-        energy = _energy(lv.energy, keeps, default_pj, {t: lbits[t] / 16.0 for t in TENSORS}, used,
-                         f"{where}.energy")
+        energy = _energy(lv.energy, keeps + (("ofmap",) if wb is not None else ()), default_pj,
+                         {t: lbits[t] / 16.0 for t in TENSORS}, used, f"{where}.energy")
+        wbuf = None if wb is None else WriteBuffer(wb.capacity_words, wb.double_buffered, wb.read_bw_words,
+                                                   wb.write_bw_words, lbits["ofmap"])
+        if wbuf is not None and wbuf.step_words < 1:
+            raise InputError("a double-buffered write buffer needs at least 2 words", source=src,
+                             field=f"{where}.write_buffer.capacity_words")
         noc = _noc(lv, bits, scale, used, src, where) if declared[i] else {}
         if lv.noc is not None and not declared[i]:
             raise InputError("a NoC is stated, but the level has no fan-out (set fanout: {rows, cols})",
                              source=src, field=f"{where}.noc")
         levels.append(StorageLevel(lv.name, i, keeps, parts, inst[i], lv.fanout.rows, lv.fanout.cols, lv.fifo,
-                                   energy, noc, False, shared_rd, shared_wr, lbits))
+                                   energy, noc, False, shared_rd, shared_wr, lbits, wbuf))
     d = s.dram
     if d.bw_bytes_per_cycle is not None:
         dram_bw = d.bw_bytes_per_cycle

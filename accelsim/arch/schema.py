@@ -93,6 +93,15 @@ def _level_name(v: str) -> str:
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 
+class WriteBufferSpec(Strict):
+    """An ofmap write buffer (see :class:`accelsim.arch.spec.WriteBuffer`): words of the ofmap's width."""
+
+    capacity_words: Words
+    double_buffered: bool = False
+    read_bw_words: BwWords | None = None
+    write_bw_words: BwWords | None = None
+
+
 class LevelSpec(Strict):
     """One on-chip storage level (see :mod:`accelsim.arch.spec`)."""
 
@@ -109,6 +118,7 @@ class LevelSpec(Strict):
     write_bw_words: _per(BwWords) | None = None
     double_buffered: _per(bool) = False
     fifo: bool = False
+    write_buffer: WriteBufferSpec | None = None
     word_bits: Union[Bits, LevelBitsSpec, None] = None
     fanout: FanoutSpec = FanoutSpec()
     energy: Union[ActionEnergySpec, PerTensorEnergySpec] = ActionEnergySpec()

@@ -24,6 +24,8 @@ per cycle per instance; DRAM in bytes per cycle or GB/s; energy in pJ)::
         capacity_words: {ifmap+ofmap: 51200, filter: 4096}   # partition keys join tensors with +
         banks: {ifmap+ofmap: 25, filter: 2}
         double_buffered: {filter: true}
+        # write_buffer: {capacity_words: 4096, double_buffered: true}   # instead of keeping the ofmap:
+        #   outputs drain through it to the next level out (SCALE-Sim's ofmap SRAM)
         read_bw_words: 16           # per instance, or per partition key
         write_bw_words: 16
         fanout: {rows: 12, cols: 14}    # children (instances of the level below) beneath each instance
@@ -39,7 +41,13 @@ per cycle per instance; DRAM in bytes per cycle or GB/s; energy in pJ)::
       energy: {read_pj: 300, fill_pj: 300, update_pj: 300}
 
 A tensor a level does not keep bypasses it to the next level out that keeps
-it; DRAM keeps everything.  The instances of a level are the product of the
+it; DRAM keeps everything.  A level with a ``write_buffer`` does not keep the
+ofmap: the psums and outputs its children send out pass through the buffer on
+their way to the next level out (SCALE-Sim's ofmap SRAM), so they need no
+whole-tile space; the buffer need only hold what the array emits in one step
+of the level's loops (x2 when double-buffered), and each word passing
+through costs a write (``update_pj``) and a read (``read_pj``) of the
+level's ofmap energy.  Psums fetched back from the parent bypass it.  The instances of a level are the product of the
 fan-outs above it; the MAC units are the innermost level's instances times
 its own fan-out.  The *array level* is the outermost on-chip level with a
 fan-out: its loops step the passes of the PE array (the simulator's pass
@@ -102,6 +110,29 @@ class Partition:
 
 
 @dataclass(frozen=True)
+class WriteBuffer:
+    """An ofmap write buffer: outputs stream through the level to its parent (the level does not keep the ofmap).
+
+    Attributes:
+        words: capacity in ofmap words.
+        double_buffered: one half fills while the other drains, so a step's output must fit in half.
+        read_bw, write_bw: words per cycle per instance (drain side, array side); ``None`` = not a limit.
+        bits: word bits of the ofmap at this level.
+    """
+
+    words: int
+    double_buffered: bool = False
+    read_bw: float | None = None
+    write_bw: float | None = None
+    bits: int = 16
+
+    @property
+    def step_words(self) -> int:
+        """The most ofmap words one step may emit: the capacity, halved when double-buffered."""
+        return self.words // 2 if self.double_buffered else self.words
+
+
+@dataclass(frozen=True)
 class NocLink:
     """The network carrying one tensor from a level to its children.
 
@@ -140,6 +171,8 @@ class StorageLevel:
             partitions share (``None``: per-partition ports, or no limit).
         word_bits: bits per word of each tensor at this level (the arch's, unless the
             level states its own, e.g. 16-bit psums in a scratchpad of 8-bit operands).
+        write_buffer: the ofmap write buffer (:class:`WriteBuffer`) of a level that
+            does not keep the ofmap; ``None`` if it has none.
     """
 
     name: str
@@ -156,6 +189,7 @@ class StorageLevel:
     read_bw: float | None = None
     write_bw: float | None = None
     word_bits: dict = field(default_factory=dict)
+    write_buffer: WriteBuffer | None = None
 
     @property
     def fanout(self) -> int:
@@ -180,6 +214,10 @@ class StorageLevel:
                                    for t, e in self.energy.items()},
             "noc": {t: {"type": n.type, "bw_words_per_cycle": n.bw_words, "energy_pj_per_word": n.energy_pj,
                         "reduce_add_pj": n.reduce_add_pj} for t, n in self.noc.items()},
+            "write_buffer": None if self.write_buffer is None else {
+                "words": self.write_buffer.words, "double_buffered": self.write_buffer.double_buffered,
+                "read_bw_words_per_cycle": self.write_buffer.read_bw,
+                "write_bw_words_per_cycle": self.write_buffer.write_bw},
         }
 
 
@@ -267,6 +305,11 @@ class Architecture:
             if tensor in lv.keeps:
                 return lv.index
         return None
+
+    def write_buffers(self, child: int, parent: int) -> tuple[int, ...]:
+        """Indices of the levels strictly between ``child`` and ``parent`` whose ofmap write buffer the
+        words going up from ``child`` (-1: the MACs) to ``parent`` pass through."""
+        return tuple(lv.index for lv in self.levels[child + 1:parent] if lv.write_buffer is not None)
 
     def level_index(self, name: str) -> int:
         for lv in self.levels:

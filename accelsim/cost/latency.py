@@ -32,7 +32,7 @@ class Latency:
     Attributes:
         cycles, compute_cycles: totals.
         bounds: ``{name: cycles}``: ``compute``, ``dram``, ``<level>_read``,
-            ``<level>_write``, ``noc_<level>_<tensor>``.
+            ``<level>_write``, ``<level>_write_buffer_<side>``, ``noc_<level>_<tensor>``.
         bound_by: the largest bound.
     """
 
@@ -110,6 +110,15 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
     deliver_keys, collect_keys = set(), set()  # bounds on the array side: what a pass waits for
     for lv in arch.onchip:
         lb = lv.word_bits
+        wb = lv.write_buffer
+        if wb is not None:  # each word passing through is written in and read out, on the buffer's own ports
+            active = max(1, m.used(m.spatial_between(lv.index, None)))
+            for side, bw in (("write", wb.write_bw), ("read", wb.read_bw)):
+                if bw is not None:
+                    key = f"{lv.name}_write_buffer_{side}"
+                    bounds[key] = _ceil(counts.levels[lv.name]["ofmap"].updates / active / bw)
+                    if lv.index >= arch.array_level:
+                        collect_keys.add(key)
         if lv.read_bw is None and lv.write_bw is None and all(
                 p.read_bw is None and p.write_bw is None for p in lv.partitions):
             continue  # no port limit at this level

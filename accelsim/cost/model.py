@@ -20,6 +20,9 @@ follow Timeloop), for each tensor along the chain of levels that keep it
   keeper accumulates in place: its ``rmw_reads`` are the psum reads of
   read-modify-write, = updates - psums that start fresh (Timeloop's "reads =
   updates - first writes").
+* A write buffer (a level that streams the ofmap up instead of keeping it):
+  every word passing from the keeper below to the keeper above is an
+  ``update`` of the buffer and a ``drain`` out of it.
 * NoC, per carrying level and tensor: ``words`` delivered to or collected
   from children (one per child endpoint), ``transfers`` on the parent's side
   (multicast = one), ``reduction_adds`` for psums combined between children.
@@ -209,7 +212,28 @@ def fits(nest: LoopNest, arch: Architecture, m: Mapping) -> str | None:
         why = level_fits(nest, arch, lv.index, m.tile_extent(lv.index))
         if why:
             return why
+        why = write_buffer_fits(nest, arch, lv.index, m.inner_extent(lv.index))
+        if why:
+            return why
     return None
+
+
+def write_buffer_fits(nest: LoopNest, arch: Architecture, level: int, inner: dict[str, int]) -> str | None:
+    """Whether level ``level``'s write buffer holds what its children emit in one step; None if so (or no buffer).
+
+    ``inner``: per dim, the iterations below the level's temporal loops (its
+    fan-outs included), so one step emits at most the ofmap tile of ``inner``
+    (words), which must fit the buffer (half of it when double-buffered).
+    """
+    wb = arch.levels[level].write_buffer
+    if wb is None:
+        return None
+    need = tile_words(nest, "ofmap", inner)
+    if need <= wb.step_words:
+        return None
+    half = " (half of a double-buffered one)" if wb.double_buffered else ""
+    return (f"{arch.levels[level].name}'s write buffer holds {wb.step_words} words{half}, but one step "
+            f"emits {need} ofmap words")
 
 
 @lru_cache(maxsize=4096)
@@ -287,6 +311,8 @@ def access_counts(nest: LoopNest, arch: Architecture, m: Mapping) -> AccessCount
     counts = AccessCounts(macs=macs, hops=hs)
     for lv in arch.levels:
         counts.levels[lv.name] = {t: LevelCounts() for t in lv.keeps}
+        if lv.write_buffer is not None:
+            counts.levels[lv.name]["ofmap"] = LevelCounts()
     name = [lv.name for lv in arch.levels]
 
     def noc(level: int, t: str) -> NocCounts:
@@ -338,6 +364,13 @@ def access_counts(nest: LoopNest, arch: Architecture, m: Mapping) -> AccessCount
                 n.reduction_adds += e - up
         if not hs[t]:  # the MACs accumulate straight into DRAM
             first.rmw_reads = first.updates - tile_words(nest, "ofmap", nest.dims)
+        # words on their way up pass through the write buffers between two keepers
+        for child, parent, words in [(-1, inner, served)] + [(h.child, h.parent, h.stats.union_fills)
+                                                              for h in hs[t]]:
+            for b in arch.write_buffers(child, parent):
+                wb = lv[name[b]][t]
+                wb.updates += words
+                wb.drains += words
     return counts
 
 

@@ -37,7 +37,7 @@ from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
 from ..mapping.dataflow import Dataflow, stationary_order
 from ..mapping.mapping import Mapping, slots_of
 from ..cost.latency import is_systolic
-from ..cost.model import level_fits_ok
+from ..cost.model import level_fits_ok, write_buffer_fits
 from .tilings import OutOfWork, Work, divisors, glb_candidates, glb_fits, pe_levels, rf_candidates, spatial_below
 
 #: Unrollings generated at most, and kept at most, per layer (bounds time and memory on huge arrays).
@@ -290,7 +290,8 @@ def feasible(nest, arch, spatial) -> bool:
     extra = spatial[2] if len(spatial) > 2 else {}
     below = spatial_below(arch, extra)
     inner = {d: rows.get(d, 1) * cols.get(d, 1) * below[d] for d in DIMS}
-    return all(level_fits_ok(nest, arch, i, spatial_below(arch, extra, i)) for i in pe_levels(arch)) \
-        and glb_fits(nest, arch, inner)
+    return all(level_fits_ok(nest, arch, i, spatial_below(arch, extra, i))
+               and write_buffer_fits(nest, arch, i, spatial_below(arch, extra, i)) is None for i in pe_levels(arch)) \
+        and glb_fits(nest, arch, inner) and write_buffer_fits(nest, arch, arch.array_level, inner) is None
 
 

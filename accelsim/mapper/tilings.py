@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..cost.latency import top_double_buffered
-from ..cost.model import fit_checker, level_fits_ok
+from ..cost.model import fit_checker, level_fits_ok, write_buffer_fits
 from ..workload.loopnest import DIMS
 
 #: Fit checks one walk of the tilings may make (~1-3 s); the bundled layers need at most ~230,000.
@@ -114,7 +114,7 @@ def rf_candidates(nest, arch, df, rem: dict[str, int], work: Work, extra: dict |
                 yield from rec(i + 1, cur)
             cur.pop(d, None)
 
-        if fit[idx](base):
+        if fit[idx](base) and write_buffer_fits(nest, arch, idx, base) is None:
             yield from rec(0, {})
 
     yield from level_rec(0, {d: 1 for d in DIMS}, dict(rem), {})
@@ -238,6 +238,8 @@ def glb_candidates(nest, arch, inner, rem, maximal_only, work: Work, keep_outsid
         if li == len(levels):
             yield dict(chosen)
             return
+        if write_buffer_fits(nest, arch, levels[li], ext) is not None:
+            return  # one step of this level emits more outputs than its write buffer holds
         for split in (first_level() if li == 0 else
                       glb_splits(nest, arch, ext, rem_, True, work, levels[li])):
             chosen[levels[li]] = split

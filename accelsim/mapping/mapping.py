@@ -171,6 +171,11 @@ class Mapping:
         """Iterations per dim one instance of level ``level`` holds a tile for (do not modify the dict)."""
         return self._suffix[self._temporal_index[level]]
 
+    def inner_extent(self, level: int) -> dict[str, int]:
+        """Iterations per dim below level ``level``'s temporal loops (its fan-outs included): what one
+        step of the level spans (do not modify the dict)."""
+        return self._suffix[self._temporal_index[level] + 1]
+
     def used(self, slots) -> int:
         """Instances the spatial ``slots`` use: product of all their factors."""
         n = 1

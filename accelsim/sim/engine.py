@@ -188,7 +188,7 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
             """The DRAM stream cycles of a tile kind's passes (the pass walk's busy time; exact mode times the
             passes themselves, but needs the figure before the tile runs)."""
             if kind not in streams:
-                streams[kind] = L.tile_walk(kind)[1].busy.get("dram_stream", 0)
+                streams[kind] = ceil_int(L.tile_walk(kind)[1].busy.get("dram_stream", 0))
             return streams[kind]
 
         def run_array(env, kind):
@@ -207,7 +207,8 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
             sub_spans = [] if trace and len(acc.spans) < MAX_SPANS else None  # no room left: no spans
             dur, subs[kind] = L.tile_walk(kind, sub_spans)
             ld, dd, ahead = transfer_cycles(kind)
-            return TileCost(ld, dur, dd, tuple(sub_spans or ()), ahead, subs[kind].busy.get("dram_stream", 0))
+            return TileCost(ld, dur, dd, tuple(sub_spans or ()), ahead,
+                            ceil_int(subs[kind].busy.get("dram_stream", 0)))
 
         tt = walk_tiles(factors, L.irr[:nd], double, cost, spans)
         for kind, n in tt.counts.items():
@@ -219,7 +220,8 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
         acc.stalls[c] += v
     moved = _moved(L, acc, tt.counts, kind_words)
     return SimResult(
-        cycles=tt.end, compute_cycles=acc.compute, stall_cycles=acc.stalls, busy_cycles=acc.busy, moved=moved,
+        cycles=tt.end, compute_cycles=acc.compute, stall_cycles=acc.stalls,
+        busy_cycles={r: ceil_int(v) for r, v in acc.busy.items()}, moved=moved,
         events=acc.events, tiles=s.tiles, passes=s.tiles * s.passes_per_tile, exact=exact,
         wall_s=time.perf_counter() - w0, trace=acc.spans if trace else None,
     )
@@ -245,17 +247,22 @@ def _moved(L: LayerPasses, acc: Acc, tile_counts: dict, kind_words) -> dict:
         if "ofmap" in a.levels[top].keeps:
             add(dram, "ofmap", "updates", drain * n)
     h = s.psum_hop
+    up = 0.0  # psums and outputs sent up the psum hop (through any write buffers on it)
     for j, n in acc.type_counts.items():
         tr = s.first_pass if j is None else s.pass_types[j]
         for mv in tr.moves:
             add(mv.child, mv.tensor, "fills", mv.words * n)
             add(mv.parent, mv.tensor, "reads", mv.parent_reads * n)
         if h is not None and j is not None:  # psums that leave at this step's start
-            add(h.parent, "ofmap", "updates", tr.psum_out * n)
+            up += tr.psum_out * n
     if h is not None:
         for j, n in acc.seen_counts.items():
             tr = s.first_pass if j is None else s.pass_types[j]
             add(h.parent, "ofmap", "reads", tr.psum_in * n)
             add(h.child, "ofmap", "fills", tr.psum_in * n)
-        add(h.parent, "ofmap", "updates", s.final_psum)
+        up += s.final_psum
+        add(h.parent, "ofmap", "updates", up)
+        for b in a.write_buffers(h.child, h.parent):
+            add(b, "ofmap", "updates", up)
+            add(b, "ofmap", "drains", up)
     return {l: {t: {k: int(round(v)) for k, v in acts.items()} for t, acts in ts.items()} for l, ts in out.items()}

@@ -215,11 +215,14 @@ class LayerPasses:
             link_time(deliver, h.link, "ofmap", refetch, "_in")
             collected = leave
             source(collect, h.parent, "ofmap", "write", collected)
+            for b in a.write_buffers(h.child, h.parent):  # passing through: written in, read out
+                P.charge(collect, b, "ofmap", "write", collected)
+                P.charge(collect, b, "ofmap", "read", collected)
             link_time(collect, h.link, "ofmap", collected, "_out")
         for demand in (deliver, collect):
             for k, v in demand.items():
                 name = self._resource(k)
-                busy[name] = busy.get(name, 0) + ceil_int(v)
+                busy[name] = busy.get(name, 0) + v  # fractional: a stream of small transfers shares its channel
         dv = ceil_int(max(deliver.values(), default=0.0))
         dr = ceil_int(max(collect.values(), default=0.0))
         return PassRecord(j, seen, dv, self._cause(deliver), s.pass_compute, dr, self._cause(collect),

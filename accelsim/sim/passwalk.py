@@ -61,7 +61,7 @@ class PassRecord(NamedTuple):
         deliver, deliver_cause: cycles to deliver its operands, and what limited them (``noc``/``glb``).
         compute: cycles of its RF loops (one MAC per PE per cycle).
         drain, drain_cause: cycles to collect the psums that leave after it, and what limited them.
-        busy: ``((resource, cycles), ...)`` per NoC link and GLB port.
+        busy: ``((resource, cycles), ...)`` per NoC link and GLB port (fractional; summed, then rounded up).
     """
 
     type: int | None

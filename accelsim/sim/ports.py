@@ -10,7 +10,8 @@ to the allocation stalls on its banks (the bank-conflict part of the ``glb``
 stall cause).  Writes (fills, psum collection) use the whole write port.  With fewer banks the partition's tensors pool them.  Port
 bandwidth is per instance; a transfer's words spread evenly over the active
 instances of the level.  Words of wider tensors take proportionally more of
-a port (in words of the partition's width).
+a port (in words of the partition's width).  An ofmap write buffer has its
+own read and write ports; each word passing through uses both.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ class Ports:
                             self.groups[(lv.index, t, side)] = ((lv.index, t, side), bw * shares[t], ref)
                         else:
                             self.groups[(lv.index, t, side)] = ((lv.index, "+".join(p.tensors), side), bw, ref)
+            wb = lv.write_buffer
+            if wb is not None:  # its own ports: written from the array side, read out towards the parent
+                for side, bw in (("read", wb.read_bw), ("write", wb.write_bw)):
+                    if bw is not None:
+                        self.groups[(lv.index, "ofmap", side)] = ((lv.index, "write_buffer", side), bw, wb.bits)
         self.n_groups: dict = {}
         for (level, _, side), g in self.groups.items():
             self.n_groups.setdefault((level, side), set()).add(g[0])
