@@ -36,7 +36,7 @@ from ..workload.loopnest import DIMS, LoopNest
 from ..mapping.dataflow import Dataflow
 from ..mapping.mapping import Mapping
 from .confirm import Confirmation, Shortlist, confirm
-from .space import (builder, enumerate_space, feasible, loop_orders, prod, spatial_candidates, spatial_rem,
+from .space import (builder, enumerate_space, feasibility, loop_orders, prod, spatial_candidates, spatial_rem,
                     split_rest, used_pes)
 from .tilings import WORK_MAX, OutOfWork, Work, glb_candidates, greedy_maximal, rf_candidates
 
@@ -171,7 +171,8 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}")
     sc = spatial_candidates(nest, arch, df)
-    spatial = [s for s in sc.pairs if feasible(nest, arch, s)]
+    feasible = feasibility(nest, arch)
+    spatial = [s for s in sc.pairs if feasible(s)]
     if not spatial:
         raise MappingError(why_unmappable(nest, arch))
     best = Shortlist(max(1, confirm_k))

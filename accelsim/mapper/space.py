@@ -37,8 +37,9 @@ from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
 from ..mapping.dataflow import Dataflow, stationary_order
 from ..mapping.mapping import Mapping, slots_of
 from ..cost.latency import is_systolic
-from ..cost.model import level_fits_ok, write_buffer_fits
-from .tilings import OutOfWork, Work, divisors, glb_candidates, glb_fits, pe_levels, rf_candidates, spatial_below
+from ..cost.model import fit_checker, write_buffer_fits
+from .tilings import (OutOfWork, Work, array_levels, divisors, glb_candidates, pe_levels, rf_candidates,
+                      spatial_below)
 
 #: Unrollings generated at most, and kept at most, per layer (bounds time and memory on huge arrays).
 SPATIAL_SCAN_MAX = 200_000
@@ -76,26 +77,29 @@ def effective(n: int, f: int) -> float:
     return n / ceil_div(n, f)
 
 
-def axis_assignments(dims: tuple[str, ...], rem: dict[str, int], limit: int, nest: LoopNest | None = None):
-    """Yield every {dim: factor} over ``dims`` with product <= limit: factors from :func:`factor_options`
-    (divisors only for a dim that may not take imperfect factors, :meth:`Mapping.imperfect_allowed`, or
-    without ``nest``)."""
+@lru_cache(maxsize=4096)
+def axis_assignments(dims: tuple[str, ...], rem: tuple[int, ...], limit: int, imperfect: tuple[bool, ...]):
+    """Every assignment of factors to ``dims`` (one PE-array axis) with product <= ``limit``, as factor
+    tuples in ``dims`` order.  ``rem``: each dim's iterations left; ``imperfect``: whether the dim may
+    take imperfect factors (:func:`factor_options`, else divisors only; :meth:`Mapping.imperfect_allowed`).
+    Cached: an axis is assigned again for every assignment of the other axis."""
+    out = []
 
     def rec(i, cur, prod):
         if i == len(dims):
-            yield dict(cur)
+            out.append(tuple(cur))
             return
-        d = dims[i]
-        if nest is not None and Mapping.imperfect_allowed(nest, d):
-            opts = factor_options(rem[d], limit // prod)
+        if imperfect[i]:
+            opts = factor_options(rem[i], limit // prod)
         else:
-            opts = [f for f in divisors(rem[d]) if f <= limit // prod]
+            opts = [f for f in divisors(rem[i]) if f <= limit // prod]
         for f in opts:
-            cur[d] = f
-            yield from rec(i + 1, cur, prod * f)
-        cur.pop(d, None)
+            cur.append(f)
+            rec(i + 1, cur, prod * f)
+            cur.pop()
 
-    yield from rec(0, {}, 1)
+    rec(0, [], 1)
+    return tuple(out)
 
 
 def spatial_rem(nest, rows, cols, extra) -> dict[str, int]:
@@ -127,30 +131,37 @@ def spatial_candidates(nest: LoopNest, arch: Architecture, df: Dataflow) -> Spat
 
     axis_dims = tuple(dict.fromkeys(df.rows + df.cols))
     bound = nest.dims
+    rdims, cdims = tuple(df.rows), tuple(df.cols)
+    r_imp = tuple(Mapping.imperfect_allowed(nest, d) for d in rdims)
+    c_imp = tuple(Mapping.imperfect_allowed(nest, d) for d in cdims)
+    # per axis dim: its position in a rows (cols) factor tuple, or None, and its bound
+    where = [(rdims.index(d) if d in rdims else None, cdims.index(d) if d in cdims else None, bound[d])
+             for d in axis_dims]
 
-    def key(rc):
-        rows, cols = rc[0], rc[1]
-        used = 1.0
-        for d in axis_dims:
-            f = rows.get(d, 1) * cols.get(d, 1)
-            if f > 1:
-                n = bound[d]
-                used *= n / -(-n // f)  # effective(n, f), inlined: this runs for every scanned pair
-        pref = tuple(-rows.get(d, 1) for d in df.rows) + tuple(-cols.get(d, 1) for d in df.cols)
-        return (-used, pref)
+    def scan():
+        """``(key, scan index, rows tuple, cols tuple)`` of each pair in scan order; the key is
+        (-average busy PEs, the dataflow's dim preference: larger factors first)."""
+        i = 0
+        for r in axis_assignments(rdims, tuple(bound[d] for d in rdims), arch.rows, r_imp):
+            rneg = tuple(-f for f in r)
+            rem = tuple(ceil_div(bound[d], r[rdims.index(d)]) if d in rdims else bound[d] for d in cdims)
+            for c in axis_assignments(cdims, rem, arch.cols, c_imp):
+                used = 1.0
+                for ri, ci, n in where:
+                    f = (r[ri] if ri is not None else 1) * (c[ci] if ci is not None else 1)
+                    if f > 1:
+                        used *= n / -(-n // f)  # effective(n, f), inlined: this runs for every scanned pair
+                yield ((-used, rneg + tuple(-f for f in c)), i, r, c)
+                i += 1
 
-    others = any(lv.fanout > 1 and lv.index != arch.array_level for lv in arch.onchip)
-
-    def gen():
-        for rows in axis_assignments(df.rows, nest.dims, arch.rows, nest):
-            rem = {d: ceil_div(nest.dims[d], rows.get(d, 1)) for d in DIMS}
-            for cols in axis_assignments(df.cols, rem, arch.cols, nest):
-                extra = other_fanouts(arch, df, {d: ceil_div(rem[d], cols.get(d, 1)) for d in DIMS}) if others else {}
-                yield (rows, cols, extra) if extra else (rows, cols)
-
-    scanned = list(islice(gen(), SPATIAL_SCAN_MAX + 1))
+    scanned = list(islice(scan(), SPATIAL_SCAN_MAX + 1))
     capped = len(scanned) > SPATIAL_SCAN_MAX or len(scanned) > SPATIAL_KEEP_MAX
-    pairs = heapq.nsmallest(SPATIAL_KEEP_MAX, scanned[:SPATIAL_SCAN_MAX], key=key)
+    others = any(lv.fanout > 1 and lv.index != arch.array_level for lv in arch.onchip)
+    pairs = []
+    for _, _, r, c in heapq.nsmallest(SPATIAL_KEEP_MAX, scanned[:SPATIAL_SCAN_MAX]):  # ties: scan order
+        rows, cols = dict(zip(rdims, r)), dict(zip(cdims, c))
+        extra = other_fanouts(arch, df, spatial_rem(nest, rows, cols, {})) if others else {}
+        pairs.append((rows, cols, extra) if extra else (rows, cols))
     if capped:  # the unrolling onto one PE always stays: it needs the least buffer space
         one = ({d: 1 for d in df.rows}, {d: 1 for d in df.cols})
         if one not in pairs:
@@ -284,14 +295,22 @@ def used_pes(spatial, nest) -> float:
     return n
 
 
-def feasible(nest, arch, spatial) -> bool:
-    """Whether some tiling fits under this unrolling (1-iteration tiles are the smallest)."""
-    rows, cols = spatial[0], spatial[1]
-    extra = spatial[2] if len(spatial) > 2 else {}
-    below = spatial_below(arch, extra)
-    inner = {d: rows.get(d, 1) * cols.get(d, 1) * below[d] for d in DIMS}
-    return all(level_fits_ok(nest, arch, i, spatial_below(arch, extra, i))
-               and write_buffer_fits(nest, arch, i, spatial_below(arch, extra, i)) is None for i in pe_levels(arch)) \
-        and glb_fits(nest, arch, inner) and write_buffer_fits(nest, arch, arch.array_level, inner) is None
+def feasibility(nest, arch):
+    """``spatial -> bool``: whether some tiling fits under an unrolling (1-iteration tiles are the
+    smallest), with each level's fit check built once for the layer."""
+    pe = pe_levels(arch)
+    fit = {i: fit_checker(nest, arch, i) for i in pe + array_levels(arch)}
+    glb = array_levels(arch)
 
+    def ok(spatial) -> bool:
+        rows, cols = spatial[0], spatial[1]
+        extra = spatial[2] if len(spatial) > 2 else {}
+        for i in pe:
+            below = spatial_below(arch, extra, i)
+            if not fit[i](below) or write_buffer_fits(nest, arch, i, below) is not None:
+                return False
+        below = spatial_below(arch, extra)
+        inner = {d: rows.get(d, 1) * cols.get(d, 1) * below[d] for d in DIMS}
+        return all(fit[i](inner) for i in glb) and write_buffer_fits(nest, arch, arch.array_level, inner) is None
 
+    return ok
