@@ -14,7 +14,7 @@ from ..workload.loopnest import TENSORS
 from .. import limits as L
 from . import energy_table as et
 from .schema import ActionEnergySpec, ArchSpec, PerTensorEnergySpec
-from .spec import ActionEnergy, Architecture, NocLink, Partition, StorageLevel, WriteBuffer
+from .spec import ActionEnergy, Architecture, NocLink, Partition, SparseAction, StorageLevel, WriteBuffer
 
 RESERVED = ("mac", "noc")
 
@@ -166,8 +166,19 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
         if lv.noc is not None and not declared[i]:
             raise InputError("a NoC is stated, but the level has no fan-out (set fanout: {rows, cols})",
                              source=src, field=f"{where}.noc")
+        formats = _formats(lv.formats, keeps, src, f"{where}.formats", lbits)
+        sparse_reads = {}
+        if lv.sparse_reads is not None:
+            for t in ("filter", "ifmap"):
+                a = getattr(lv.sparse_reads, t)
+                if a is None:
+                    continue
+                if t not in keeps:
+                    raise InputError(f"{t} is not kept by this level (keeps: {', '.join(keeps)})", source=src,
+                                     field=f"{where}.sparse_reads.{t}")
+                sparse_reads[t] = SparseAction(a.action, tuple(dict.fromkeys(a.on)))
         levels.append(StorageLevel(lv.name, i, keeps, parts, inst[i], lv.fanout.rows, lv.fanout.cols, lv.fifo,
-                                   energy, noc, False, shared_rd, shared_wr, lbits, wbuf))
+                                   energy, noc, False, shared_rd, shared_wr, lbits, wbuf, formats, sparse_reads))
     d = s.dram
     if d.bw_bytes_per_cycle is not None:
         dram_bw = d.bw_bytes_per_cycle
@@ -181,17 +192,39 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
         used.append("dram.bw_bytes_per_cycle")
     levels.append(StorageLevel(d.name, len(levels), TENSORS, (Partition(TENSORS, None),), 1, 1, 1, False,
                                _energy(d.energy, TENSORS, et.DRAM_PJ, scale, used, "dram.energy"), {}, True,
-                               None, None, dict(bits)))
+                               None, None, dict(bits), None, _formats(d.formats, TENSORS, src, "dram.formats", bits)))
     mac_pj = s.mac.energy_pj
     if mac_pj is None:
         mac_pj = et.MAC_PJ * scale["ifmap"]
         used.append("mac.energy_pj")
+    ms = s.mac.sparse
     return Architecture(
         name=s.name or src, source=s.source, path=src, clock_mhz=s.clock_mhz, default_dataflow=s.default_dataflow,
         levels=tuple(levels), word_bits=bits, mac_pj=mac_pj, dram_bw_bytes_per_cycle=dram_bw,
         dram_latency_cycles=d.latency_cycles, defaults_used=tuple(used), form=form,
         resolved_path=resolved_path, bundled=bundled,
+        mac_sparse=None if ms is None else SparseAction(ms.action, tuple(dict.fromkeys(ms.on))),
+        mac_check_pj=s.mac.check_pj, compressed_fit=s.compressed_fit,
     )
+
+
+def _formats(spec, keeps, src: str, where: str, bits: dict) -> dict:
+    """Per tensor a level stores compressed, its format as a plain dict (the fields given, with ``type``)."""
+    out = {}
+    if spec is None:
+        return out
+    for t in TENSORS:
+        f = getattr(spec, t)
+        if f is None:
+            continue
+        if t not in keeps:
+            raise InputError(f"{t} is not kept by this level (keeps: {', '.join(keeps)})", source=src,
+                             field=f"{where}.{t}")
+        if f.type == "eyeriss_rlc" and bits[t] > 16:
+            raise InputError(f"Eyeriss's run-length code stores 16-bit levels; the {t} is {bits[t]} bits here",
+                             source=src, field=f"{where}.{t}.type")
+        out[t] = f.model_dump(exclude_none=True)
+    return out
 
 
 def _level_bits(spec, bits: dict, src: str, where: str) -> dict:

@@ -72,6 +72,64 @@ class LevelBitsSpec(Strict):
     psum: Bits | None = None
 
 
+#: A metadata field width (bits).
+MetaBits = Annotated[int, Field(ge=1, le=64)]
+#: Which parameters each format type takes (required, optional).
+FORMAT_FIELDS = {
+    "dense": ((), ()), "bitmask": ((), ()), "rle": (("run_bits",), ()),
+    "csr": (("index_bits", "pointer_bits"), ("relative",)), "csc": (("index_bits", "pointer_bits"), ("relative",)),
+    "coo": (("coord_bits",), ()), "eyeriss_rlc": ((), ("run_bits",)),
+}
+
+
+class FormatSpec(Strict):
+    """How a level stores one tensor (the project's design notes, "Sparse operands"): ``dense``,
+    ``bitmask``, ``rle`` (``run_bits``), ``csr``/``csc`` (``index_bits``, ``pointer_bits``,
+    ``relative``: EIE's relative indices with padding zeros), ``coo`` (``coord_bits`` per non-zero,
+    SCNN), ``eyeriss_rlc`` (Eyeriss's run-length code at the DRAM interface: 5-bit runs, 16-bit
+    levels, three pairs per 64-bit word)."""
+
+    type: Literal["dense", "bitmask", "rle", "csr", "csc", "coo", "eyeriss_rlc"]
+    run_bits: MetaBits | None = None
+    index_bits: MetaBits | None = None
+    pointer_bits: MetaBits | None = None
+    coord_bits: MetaBits | None = None
+    relative: bool | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_type(self):
+        need, may = FORMAT_FIELDS[self.type]
+        for f in need:
+            if getattr(self, f) is None:
+                raise ValueError(f"a {self.type} format needs {f}")
+        for f in ("run_bits", "index_bits", "pointer_bits", "coord_bits", "relative"):
+            if getattr(self, f) is not None and f not in need + may:
+                raise ValueError(f"a {self.type} format has no {f}")
+        return self
+
+
+class PerTensorFormatSpec(Strict):
+    filter: FormatSpec | None = None
+    ifmap: FormatSpec | None = None
+    ofmap: FormatSpec | None = None
+
+
+class SparseActionSpec(Strict):
+    """Gating or skipping on zero operands (Sparseloop's compute and storage optimisations).
+
+    ``gate``: no energy is spent when an operand in ``on`` is zero, no cycle is saved; ``skip``: neither.
+    ``on`` one operand (leader-follower) or both (the intersection).
+    """
+
+    action: Literal["gate", "skip"]
+    on: list[Literal["filter", "ifmap"]] = Field(min_length=1, max_length=2)
+
+
+class PerTensorSparseSpec(Strict):
+    filter: SparseActionSpec | None = None
+    ifmap: SparseActionSpec | None = None
+
+
 class FanoutSpec(Strict):
     rows: int = Field(default=1, ge=1, le=L.MAX_PE_SIDE)
     cols: int = Field(default=1, ge=1, le=L.MAX_PE_SIDE)
@@ -119,6 +177,8 @@ class LevelSpec(Strict):
     double_buffered: _per(bool) = False
     fifo: bool = False
     write_buffer: WriteBufferSpec | None = None
+    formats: PerTensorFormatSpec | None = None
+    sparse_reads: PerTensorSparseSpec | None = None
     word_bits: Union[Bits, LevelBitsSpec, None] = None
     fanout: FanoutSpec = FanoutSpec()
     energy: Union[ActionEnergySpec, PerTensorEnergySpec] = ActionEnergySpec()
@@ -132,6 +192,7 @@ class DRAMSpec(Strict):
     bw_gb_s: float | None = Field(default=None, ge=1e-6, le=L.MAX_DRAM_GB_S)
     latency_cycles: int = Field(default=0, ge=0, le=L.MAX_LATENCY_CYCLES)
     energy: Union[ActionEnergySpec, PerTensorEnergySpec] = ActionEnergySpec()
+    formats: PerTensorFormatSpec | None = None
     source: str | None = None
 
     @field_validator("name")
@@ -154,6 +215,8 @@ class WordBits(Strict):
 
 class MacSpec(Strict):
     energy_pj: Energy | None = None
+    sparse: SparseActionSpec | None = None
+    check_pj: Energy = 0.0  # per MAC considered: the zero check, or the intersection when skipping
 
 
 class ArchHeader(Strict):
@@ -171,5 +234,6 @@ class ArchSpec(ArchHeader):
 
     word_bits: Union[Bits, WordBits] = 16
     mac: MacSpec = MacSpec()
+    compressed_fit: Literal["expected", "worst"] = "expected"
     levels: list[LevelSpec] = Field(min_length=1, max_length=L.MAX_LEVELS)
     dram: DRAMSpec = DRAMSpec()

@@ -133,6 +133,19 @@ class WriteBuffer:
 
 
 @dataclass(frozen=True)
+class SparseAction:
+    """Gating or skipping when an operand in ``on`` is zero (Sparseloop, Wu et al., MICRO 2021, Sec. IV).
+
+    Attributes:
+        action: ``gate`` (no energy on the zero case, no cycle saved) or ``skip`` (neither spent).
+        on: the operands whose zeros trigger it: one (leader-follower) or both (their intersection).
+    """
+
+    action: str
+    on: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class NocLink:
     """The network carrying one tensor from a level to its children.
 
@@ -173,6 +186,10 @@ class StorageLevel:
             level states its own, e.g. 16-bit psums in a scratchpad of 8-bit operands).
         write_buffer: the ofmap write buffer (:class:`WriteBuffer`) of a level that
             does not keep the ofmap; ``None`` if it has none.
+        formats: per tensor stored compressed, its format as given (``{"type": "rle", "run_bits": 5}``;
+            sizes in :mod:`accelsim.cost.formats`); a tensor not listed is dense.
+        sparse_reads: per tensor, the :class:`SparseAction` on its reads to the MACs (Eyeriss gates
+            filter-scratchpad reads on zero ifmaps).
     """
 
     name: str
@@ -190,6 +207,8 @@ class StorageLevel:
     write_bw: float | None = None
     word_bits: dict = field(default_factory=dict)
     write_buffer: WriteBuffer | None = None
+    formats: dict = field(default_factory=dict)
+    sparse_reads: dict = field(default_factory=dict)
 
     @property
     def fanout(self) -> int:
@@ -218,6 +237,8 @@ class StorageLevel:
                 "words": self.write_buffer.words, "double_buffered": self.write_buffer.double_buffered,
                 "read_bw_words_per_cycle": self.write_buffer.read_bw,
                 "write_bw_words_per_cycle": self.write_buffer.write_bw},
+            "formats": {t: dict(f) for t, f in self.formats.items()},
+            "sparse_reads": {t: {"action": a.action, "on": list(a.on)} for t, a in self.sparse_reads.items()},
         }
 
 
@@ -232,6 +253,10 @@ class Architecture:
         dram_bw_bytes_per_cycle: always finite; dram_latency_cycles per transfer.
         form: ``hierarchy`` or ``fixed (translated)`` for a file in the earlier form.
         defaults_used: names of fields that took a documented default.
+        mac_sparse: the MAC's :class:`SparseAction` on zero operands, or None (dense compute).
+        mac_check_pj: energy per MAC considered of the zero check (or the intersection when skipping), pJ.
+        compressed_fit: buffer-fit policy for compressed tiles: ``expected`` (the expected compressed
+            size) or ``worst`` (the largest: every word non-zero, metadata included).
     """
 
     name: str
@@ -248,6 +273,15 @@ class Architecture:
     form: str = "hierarchy"
     resolved_path: str | None = None
     bundled: bool = False
+    mac_sparse: SparseAction | None = None
+    mac_check_pj: float = 0.0
+    compressed_fit: str = "expected"
+
+    @cached_property
+    def sparse(self) -> bool:
+        """Whether any level stores a tensor compressed, gates or skips reads, or the MAC gates or skips."""
+        return self.mac_sparse is not None or any(
+            any(f["type"] != "dense" for f in lv.formats.values()) or lv.sparse_reads for lv in self.levels)
 
     @property
     def folder(self) -> str | None:
@@ -357,6 +391,10 @@ class Architecture:
             "levels": [lv.to_dict() for lv in self.levels],
             "dram_bw_bytes_per_cycle": self.dram_bw_bytes_per_cycle,
             "dram_latency_cycles": self.dram_latency_cycles,
+            "mac_sparse": None if self.mac_sparse is None else {"action": self.mac_sparse.action,
+                                                                "on": list(self.mac_sparse.on)},
+            "mac_check_pj": self.mac_check_pj,
+            "compressed_fit": self.compressed_fit,
             "defaults_used": list(self.defaults_used),
         }
 

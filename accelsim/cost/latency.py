@@ -102,6 +102,9 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
     the folds of a systolic array, each of which loads and drains: SCALE-Sim's
     :func:`~accelsim.sim.systolic.fold_cycles` less its T streaming steps)."""
     compute = m.temporal_steps
+    sp = counts.sparsity
+    if sp is not None and sp.compute_share < 1.0:  # skipping: only the MACs with non-zero operands take cycles
+        compute = _ceil(compute * sp.compute_share)
     if is_systolic(arch):
         load = 0 if stationary == "ofmap" else arch.rows
         compute += systolic_folds(arch, m, stationary) * (load + arch.rows + arch.cols - 2)
@@ -122,11 +125,15 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
         if lv.read_bw is None and lv.write_bw is None and all(
                 p.read_bw is None and p.write_bw is None for p in lv.partitions):
             continue  # no port limit at this level
-        c = counts.levels[lv.name]
+        if sp is None:
+            c = {t: (x.read_words, x.write_words, x.reads) for t, x in counts.levels[lv.name].items()}
+        else:  # the bits compressed words carry, skipped reads left out
+            c = {t: (x["reads"] + x["rmw_reads"] + x["drains"], x["fills"] + x["updates"], x["reads"])
+                 for t, x in counts.scaled_time[lv.name].items()}
         active = max(1, m.used(m.spatial_between(lv.index, None)))
         for side, shared, per in (("read", lv.read_bw, "read_bw"), ("write", lv.write_bw, "write_bw")):
             def words(ts):
-                return sum((c[t].read_words if side == "read" else c[t].write_words) * lb[t] for t in ts)
+                return sum(c[t][0 if side == "read" else 1] * lb[t] for t in ts)
             keys = deliver_keys if side == "read" else collect_keys
             if shared is not None:
                 ref = lb["ifmap"]
@@ -149,7 +156,7 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
                     # (words handed to the children; drains to the parent go between tiles)
                     for t, share in bank_shares(nest, m.tile_extent(lv.index), p).items():
                         key = f"{lv.name}_{t}_read"
-                        bounds[key] = _ceil(c[t].reads * lb[t] / ref / active / (bw * share))
+                        bounds[key] = _ceil(c[t][2] * lb[t] / ref / active / (bw * share))
                         if lv.index >= arch.array_level:
                             keys.add(key)
     psum = {}

@@ -33,12 +33,13 @@ All counts are totals over every instance of a level (x active instances).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
 from .coordinate import pattern_size, window_pairs
+from .sparse import Sparsity, fit_bits, scaled_counts, sparsity
 from .traffic import hops, loop_strides
 
 ACTIONS = ("reads", "fills", "updates", "rmw_reads", "drains")
@@ -90,12 +91,33 @@ class AccessCounts:
             only the tensors each level keeps.
         noc: ``{level name: {tensor: NocCounts}}`` for the levels whose network carries traffic.
         hops: per tensor, the :class:`~accelsim.cost.traffic.Hop` records the counts come from.
+        sparsity: the statistical sparse accounting (:class:`~accelsim.cost.sparse.Sparsity`), None when
+            the operands are dense and the arch has no sparse feature.
     """
 
     macs: int
     levels: dict[str, dict[str, LevelCounts]] = field(default_factory=dict)
     noc: dict[str, dict[str, NocCounts]] = field(default_factory=dict)
     hops: dict = field(default_factory=dict, repr=False)
+    sparsity: Sparsity | None = None
+    context: tuple = field(default=(), repr=False)  # (arch, nest) for :attr:`scaled`
+
+    @cached_property
+    def scaled(self) -> dict:
+        """``{level: {tensor: {action: words}}}``: the counts in dense-word equivalents of the bits they
+        carry (:func:`~accelsim.cost.sparse.scaled_counts`; the counts themselves when dense)."""
+        if self.sparsity is None:
+            return {l: {t: c.as_dict() for t, c in v.items()} for l, v in self.levels.items()}
+        arch, nest = self.context
+        return scaled_counts(arch, nest, self, self.sparsity)
+
+    @cached_property
+    def scaled_time(self) -> dict:
+        """:attr:`scaled` as ports see it: gated reads still take their slot (only skipped ones do not)."""
+        if self.sparsity is None:
+            return self.scaled
+        arch, nest = self.context
+        return scaled_counts(arch, nest, self, self.sparsity, timing=True)
 
     def as_dict(self) -> dict:
         return {
@@ -153,11 +175,13 @@ def level_fits(nest: LoopNest, arch: Architecture, level: int, ext: dict[str, in
             continue
         ref = partition_ref_bits(lv.word_bits, p.tensors)
         k = 2 if p.double_buffered else 1
-        used = k * sum(tile_words(nest, t, ext) * lv.word_bits[t] for t in p.tensors)
+        used = k * sum(tile_words(nest, t, ext) * fit_bits(nest, arch, level, t) for t in p.tensors)
         if used > p.words * ref:
             what = "+".join(p.tensors)
             buf = " (x2 buffers)" if k == 2 else ""
-            return f"{lv.name} {what} tiles of {used // ref} words{buf} exceed {p.words}"
+            packed = f" ({arch.compressed_fit} compressed size)" if any(
+                lv.formats.get(t, {"type": "dense"})["type"] != "dense" for t in p.tensors) else ""
+            return f"{lv.name} {what} tiles of {int(used // ref)} words{buf}{packed} exceed {p.words}"
     return None
 
 
@@ -169,7 +193,8 @@ def level_fits_ok(nest: LoopNest, arch: Architecture, level: int, ext: dict[str,
 def fit_checker(nest: LoopNest, arch: Architecture, level: int):
     """A fast ``ext -> bool`` form of :func:`level_fits` for one level (the mapper's inner loop).
 
-    Each partition's bound is pre-divided: bits per word of each tensor, and
+    Each partition's bound is pre-divided: bits per word of each tensor (a compressed
+    tensor's expected or worst-case bits per word, :func:`~.sparse.fit_bits`), and
     the capacity in bits halved for a double-buffered partition.
     """
     hs, hd = nest.stride[0], nest.dilation[0]
@@ -178,7 +203,7 @@ def fit_checker(nest: LoopNest, arch: Architecture, level: int):
     for p in arch.levels[level].partitions:
         if p.cap_bits is None:
             continue
-        b = dict(zip(p.tensors, p.tensor_bits))
+        b = {t: fit_bits(nest, arch, level, t) for t in p.tensors}
         parts.append((b.get("filter", 0), b.get("ifmap", 0), b.get("ofmap", 0),
                       p.cap_bits // 2 if p.double_buffered else p.cap_bits))  # 2u > c  <=>  u > c // 2
 
@@ -308,7 +333,7 @@ def access_counts(nest: LoopNest, arch: Architecture, m: Mapping) -> AccessCount
     m.check(nest)
     macs = nest.macs
     hs = hops(nest, arch, m)
-    counts = AccessCounts(macs=macs, hops=hs)
+    counts = AccessCounts(macs=macs, hops=hs, sparsity=sparsity(nest, arch, m), context=(arch, nest))
     for lv in arch.levels:
         counts.levels[lv.name] = {t: LevelCounts() for t in lv.keeps}
         if lv.write_buffer is not None:
@@ -375,7 +400,12 @@ def access_counts(nest: LoopNest, arch: Architecture, m: Mapping) -> AccessCount
 
 
 def dram_bytes(arch: Architecture, counts: AccessCounts) -> int:
-    """Bytes moved to and from DRAM (reads + writes, all tensors)."""
-    d = counts.levels[arch.dram.name]
-    return int(sum((d[t].reads + d[t].rmw_reads + d[t].updates + d[t].fills) * arch.word_bits[t] / 8
+    """Bytes moved to and from DRAM (reads + writes, all tensors; compressed ones as encoded, metadata
+    included, :mod:`.sparse`)."""
+    if counts.sparsity is None:
+        d = counts.levels[arch.dram.name]
+        return int(sum((d[t].reads + d[t].rmw_reads + d[t].updates + d[t].fills) * arch.word_bits[t] / 8
+                       for t in TENSORS))
+    d = counts.scaled[arch.dram.name]
+    return int(sum((d[t]["reads"] + d[t]["rmw_reads"] + d[t]["updates"] + d[t]["fills"]) * arch.word_bits[t] / 8
                    for t in TENSORS))

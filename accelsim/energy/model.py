@@ -49,14 +49,24 @@ class Energy:
 
 
 def energy(arch: Architecture, counts: AccessCounts) -> Energy:
-    """Energy of one mapped layer from its access counts (pJ)."""
-    out: dict[str, dict[str, float]] = {MAC: {"mac": counts.macs * arch.mac_pj}}
+    """Energy of one mapped layer from its access counts (pJ); with sparse operands or features, from
+    their statistical scaling (``counts.sparsity``, :mod:`accelsim.cost.sparse`): compressed words and
+    metadata, gated reads, and MACs that gate or skip (plus their checks)."""
+    sp = counts.sparsity
+    mac = counts.macs * arch.mac_pj if sp is None else counts.macs * sp.mac_energy_share * arch.mac_pj + sp.check_pj
+    out: dict[str, dict[str, float]] = {MAC: {"mac": mac}}
     for lv in arch.levels:
         out[lv.name] = {}
-        for t, c in counts.levels[lv.name].items():
+        if sp is None:
+            for t, c in counts.levels[lv.name].items():
+                e = lv.energy[t]
+                out[lv.name][t] = (c.reads + c.rmw_reads + c.drains) * e.read_pj + c.fills * e.fill_pj \
+                    + c.updates * e.update_pj
+            continue
+        for t, c in counts.scaled[lv.name].items():  # dense-word equivalents of the bits moved
             e = lv.energy[t]
-            out[lv.name][t] = (c.reads + c.rmw_reads + c.drains) * e.read_pj + c.fills * e.fill_pj \
-                + c.updates * e.update_pj
+            out[lv.name][t] = (c["reads"] + c["rmw_reads"] + c["drains"]) * e.read_pj + c["fills"] * e.fill_pj \
+                + c["updates"] * e.update_pj
     noc: dict[str, float] = {}
     for lname, per in counts.noc.items():
         links = arch.levels[arch.level_index(lname)].noc

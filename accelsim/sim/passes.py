@@ -29,6 +29,7 @@ import simpy
 
 from ..arch.spec import Architecture
 from ..cost.latency import is_systolic, pipelined
+from ..cost.model import access_counts
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
 from .passwalk import PassRecord, PassTree, PipelinedWalk, SequentialWalk, SystolicWalk
@@ -92,6 +93,8 @@ class LayerPasses:
         self.irr = [d not in RELEVANT["ofmap"] for d, _ in self.s.loops]
         self._records: dict = {}
         self.ports = Ports(nest, arch, m)
+        self.compute = self.s.pass_compute  # cycles of one pass's RF loops
+        self._sparse(nest, arch, m)
         # a step of loop j resets the loops inside it: it moves the stationary tile if any of them indexes it
         rel = RELEVANT[stationary] if stationary else None
         loops = self.s.loops
@@ -100,6 +103,29 @@ class LayerPasses:
         self.pipelined = pipelined(arch)
         self.tree = PassTree(self.glb_factors, self.s.n_dram, self.irr, self.record)
         self._memo: dict = {}  # the pass walk's blocks, shared by the tile kinds
+
+    def _sparse(self, nest, arch, m) -> None:
+        """Statistical sparse operands (:mod:`accelsim.cost.sparse`): each level's transfers of a tensor
+        take the bits they carry (compressed values and metadata, skipped reads left out): its port time
+        and DRAM bytes scale by scaled / dense words of the cost model's counts; skipping MACs shortens
+        every pass by the compute share.  Nothing changes for dense operands on a dense arch."""
+        if nest.dense and not arch.sparse:
+            return
+        counts = access_counts(nest, arch, m)
+        sp = counts.sparsity
+        if sp is None:
+            return
+        for lv in arch.levels:
+            for t, c in counts.levels[lv.name].items():
+                dense = sum(c.as_dict().values())
+                if not dense:
+                    continue
+                scale = sum(counts.scaled_time[lv.name][t].values()) / dense
+                if lv.is_dram:
+                    self.bytes[t] *= scale
+                else:
+                    self.ports.scale[(lv.index, t)] = scale
+        self.compute = max(1, ceil_int(self.s.pass_compute * sp.compute_share))
 
     # ---- default mode: the hierarchical walk of :mod:`accelsim.sim.passwalk`
     def record(self, j, seen, nxt):
@@ -225,7 +251,7 @@ class LayerPasses:
                 busy[name] = busy.get(name, 0) + v  # fractional: a stream of small transfers shares its channel
         dv = ceil_int(max(deliver.values(), default=0.0))
         dr = ceil_int(max(collect.values(), default=0.0))
-        return PassRecord(j, seen, dv, self._cause(deliver), s.pass_compute, dr, self._cause(collect),
+        return PassRecord(j, seen, dv, self._cause(deliver), self.compute, dr, self._cause(collect),
                           tuple(sorted(busy.items())))
 
     def _resource(self, key) -> str:

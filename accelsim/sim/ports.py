@@ -52,6 +52,7 @@ class Ports:
                 for side, bw in (("read", wb.read_bw), ("write", wb.write_bw)):
                     if bw is not None:
                         self.groups[(lv.index, "ofmap", side)] = ((lv.index, "write_buffer", side), bw, wb.bits)
+        self.scale: dict = {}  # (level, tensor) -> bits carried per dense word (sparse operands)
         self.n_groups: dict = {}
         for (level, _, side), g in self.groups.items():
             self.n_groups.setdefault((level, side), set()).add(g[0])
@@ -63,6 +64,8 @@ class Ports:
             return
         key, bw, ref = g
         bits = self.arch.levels[level].word_bits[tensor]
+        if self.scale:
+            words *= self.scale.get((level, tensor), 1.0)
         demand[key] = demand.get(key, 0.0) + words * bits / ref / self.active[level] / bw
 
     def name(self, key) -> str:

@@ -11,13 +11,16 @@ file schema.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Callable, Literal, NoReturn, Union
+from typing import TYPE_CHECKING, Annotated, Callable, Literal, NoReturn, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import short
 from ..limits import MAX_DIM
 from .loopnest import LoopNest, out_size
+
+if TYPE_CHECKING:
+    from .density import LayerDensity
 
 #: A size: >= 1 and at most MAX_DIM (see accelsim.limits).
 Size = Annotated[int, Field(ge=1, le=MAX_DIM)]
@@ -64,6 +67,8 @@ class Layer:
         nest: the loop nest for MAC layers, ``None`` for pool/add.
         params: parameter count (filter words, plus biases if ``bias``).
         spec: the validated spec as given (for the report).
+        density: its operands' densities (:class:`~accelsim.workload.density.LayerDensity`); None
+            for a layer without MACs.
     """
 
     name: str
@@ -74,6 +79,7 @@ class Layer:
     nest: LoopNest | None
     params: int
     spec: dict
+    density: LayerDensity | None = None
 
     @property
     def macs(self) -> int:
@@ -120,6 +126,7 @@ class _LayerBase(Strict):
     name: str | None = None
     inputs: list[str] | None = None
     input: LayerInput | None = None
+    density: dict | None = None  # validated by accelsim.workload.density.DensitySpec
 
     def record(self) -> dict:
         """The validated spec as given (for the report)."""

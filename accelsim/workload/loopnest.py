@@ -59,6 +59,9 @@ class LoopNest:
         stride: (Hstride, Wstride).
         dilation: (Hdil, Wdil).
         padding: (top, bottom, left, right) zero padding, not stored.
+        density: (filter, ifmap, ofmap) fraction of non-zero words, 1.0 = dense
+            (:mod:`accelsim.workload.density`); part of the key, so layers of one shape
+            but other densities are evaluated apart.
     """
 
     dims: dict[str, int]
@@ -67,13 +70,15 @@ class LoopNest:
     stride: tuple[int, int] = (1, 1)
     dilation: tuple[int, int] = (1, 1)
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)
+    density: tuple[float, float, float] = (1.0, 1.0, 1.0)
     key: tuple = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
             self,
             "key",
-            (tuple(self.dims[d] for d in DIMS), self.H, self.W, self.stride, self.dilation, self.padding),
+            (tuple(self.dims[d] for d in DIMS), self.H, self.W, self.stride, self.dilation, self.padding,
+             self.density),
         )
 
     def __hash__(self) -> int:
@@ -81,6 +86,15 @@ class LoopNest:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LoopNest) and self.key == other.key
+
+    @property
+    def dense(self) -> bool:
+        """Every operand dense (density 1)."""
+        return self.density == (1.0, 1.0, 1.0)
+
+    def density_of(self, tensor: str) -> float:
+        """Fraction of non-zero words of ``tensor``."""
+        return self.density[TENSORS.index(tensor)]
 
     @property
     def macs(self) -> int:

@@ -25,6 +25,8 @@ Workload file schema (all sizes in elements)::
       - {type: matmul, rows: 64, inner: 128, cols: 256}   # [rows x inner] . [inner x cols]
       - {type: pool, mode: max, kernel: 3, stride: 2, padding: 1}    # or global: true
       - {type: add, inputs: [a, b]}                       # residual sum, shapes must match
+    density: {filter: 0.4, ifmap: 0.6}   # optional, every MAC layer's default; a layer's own density: wins
+                                         # (numbers, {npy: file}, or seeded draws: accelsim.workload.density)
 
 ``pool`` and ``add`` carry no MACs; they are part of the graph (shapes are
 checked along every edge) but are not mapped.  With ``independent: true`` the
@@ -36,7 +38,8 @@ and ``pool`` without an ``input`` have no meaning there and are refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import networkx as nx
 from pydantic import Field
@@ -45,6 +48,7 @@ from ..errors import InputError, short
 from ..files import load_yaml
 from ..validation import validate
 from ..limits import MAX_DIM, MAX_LAYERS, MAX_MACS
+from .density import DensitySpec, resolve_density
 from .layers import LAYER_TYPES, SPECS, Layer, LayerInput, Shape, Size, Strict
 
 
@@ -55,6 +59,7 @@ class WorkloadSpec(Strict):
     batch: Size = 1
     independent: bool = False
     input: LayerInput | None = None
+    density: dict | None = None  # every MAC layer's default (accelsim.workload.density)
     layers: list[dict] = Field(min_length=1, max_length=MAX_LAYERS)
 
 
@@ -108,6 +113,8 @@ def load_workload(name: str, batch: int | None = None) -> Workload:
 def build_workload(data, src: str = "<workload>", resolved_path: str | None = None) -> Workload:
     """Compile already-parsed workload data; see :func:`load_workload`."""
     spec: WorkloadSpec = validate(WorkloadSpec, data, src)
+    net_density = validate(DensitySpec, spec.density, src, prefix="density") if spec.density is not None else None
+    base = Path(resolved_path).parent if resolved_path else None
     graph = nx.DiGraph()
     shapes: dict[str, Shape] = {}
     if spec.input is not None:
@@ -163,6 +170,14 @@ def build_workload(data, src: str = "<workload>", resolved_path: str | None = No
                 )
         in_shapes = [own] if own is not None else [shapes[x] for x in inputs]
         layer = ls.lower(lname, inputs, in_shapes, _raiser(src, where))
+        own_density = validate(DensitySpec, ls.density, src, prefix=f"{where}.density") \
+            if ls.density is not None else None
+        if layer.nest is not None:
+            dens = resolve_density(own_density, net_density, layer.nest, base, _raiser(src, where))
+            layer = replace(layer, density=dens, nest=replace(layer.nest, density=dens.values))
+        elif own_density is not None:
+            raise InputError(f"a {t} layer has no MACs, so no operand densities", source=src,
+                             field=f"{where}.density")
         total_macs += layer.macs
         _check_bounds(layer, total_macs, src, where)
         shapes[lname] = layer.out_shape
