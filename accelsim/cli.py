@@ -27,7 +27,7 @@ from .mapper.fixed import load_mappings
 from .limits import MAX_BATCH, MAX_BUDGET, MAX_CONFIRM, MAX_JOBS
 from .mapper.confirm import DEFAULT_CONFIRM
 from .mapper.search import DEFAULT_BUDGET
-from .pipeline import run_network, select_layers
+from .pipeline import dense_baseline, run_network, select_layers
 from .report.build import build_report, to_csv
 from .report.table import render_table
 from .sim.trace import write_trace
@@ -128,14 +128,21 @@ def run(
                                      f"(0: the model's best alone; at most {MAX_CONFIRM})"),
     batch: Optional[int] = typer.Option(None, "--batch", "-b", min=1, max=MAX_BATCH,
                                         help="batch size N, replacing the workload's (default: the workload's)"),
+    compare_dense: bool = typer.Option(False, "--compare-dense",
+                                       help="also run dense (density 1, no compression, no gating or skipping) "
+                                            "and report speedup and energy saving per layer"),
 ) -> None:
     """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level."""
     try:
         a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch)
         res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None, confirm=confirm)
+        dense = None
+        if compare_dense:
+            da, dw = dense_baseline(a, w)
+            dense = _run(da, dw, df, objective.value, budget, layers, maps, jobs, exact, confirm=confirm)
     except InputError as e:
         _fail(e)
-    report = build_report(res)
+    report = build_report(res, dense)
     try:
         text = _dump_json(report)
     except InputError as e:

@@ -250,3 +250,17 @@ def _search_distinct(first_of: dict, arch, dataflow, objective, budget, path, ex
         if isinstance(results[nest], InputError):
             raise results[nest]
     return results
+
+
+def dense_baseline(arch: Architecture, workload: Workload) -> tuple[Architecture, Workload]:
+    """The same arch and workload run dense (``--compare-dense``): every operand dense (density 1),
+    every level storing every tensor uncompressed, and no gating or skipping."""
+    from dataclasses import replace
+
+    from .workload.density import DENSE
+
+    levels = tuple(replace(lv, formats={}, sparse_reads={}) for lv in arch.levels)
+    a = replace(arch, levels=levels, mac_sparse=None, mac_check_pj=0.0)
+    layers = [replace(l, density=DENSE, nest=replace(l.nest, density=(1.0, 1.0, 1.0))) if l.nest is not None else l
+              for l in workload.layers]
+    return a, replace(workload, layers=layers)

@@ -77,7 +77,7 @@ def table_has_row(text: str, first_cell: str) -> bool:
 
 def check_report(rep: dict, workload, names: list[str]) -> None:
     """Schema, totals and per-layer invariants of one report."""
-    assert rep["schema"] == SCHEMA == "accelsim.report/3"
+    assert rep["schema"] == SCHEMA == "accelsim.report/4"
     layers = rep["layers"]
     assert [l["name"] for l in layers] == names
     tot = rep["totals"]

@@ -176,7 +176,7 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
                 if t not in keeps:
                     raise InputError(f"{t} is not kept by this level (keeps: {', '.join(keeps)})", source=src,
                                      field=f"{where}.sparse_reads.{t}")
-                sparse_reads[t] = SparseAction(a.action, tuple(dict.fromkeys(a.on)))
+                sparse_reads[t] = SparseAction(a.action, tuple(dict.fromkeys(a.condition_on)))
         levels.append(StorageLevel(lv.name, i, keeps, parts, inst[i], lv.fanout.rows, lv.fanout.cols, lv.fifo,
                                    energy, noc, False, shared_rd, shared_wr, lbits, wbuf, formats, sparse_reads))
     d = s.dram
@@ -203,7 +203,7 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
         levels=tuple(levels), word_bits=bits, mac_pj=mac_pj, dram_bw_bytes_per_cycle=dram_bw,
         dram_latency_cycles=d.latency_cycles, defaults_used=tuple(used), form=form,
         resolved_path=resolved_path, bundled=bundled,
-        mac_sparse=None if ms is None else SparseAction(ms.action, tuple(dict.fromkeys(ms.on))),
+        mac_sparse=None if ms is None else SparseAction(ms.action, tuple(dict.fromkeys(ms.condition_on))),
         mac_check_pj=s.mac.check_pj, compressed_fit=s.compressed_fit,
     )
 

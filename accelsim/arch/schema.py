@@ -117,12 +117,12 @@ class PerTensorFormatSpec(Strict):
 class SparseActionSpec(Strict):
     """Gating or skipping on zero operands (Sparseloop's compute and storage optimisations).
 
-    ``gate``: no energy is spent when an operand in ``on`` is zero, no cycle is saved; ``skip``: neither.
-    ``on`` one operand (leader-follower) or both (the intersection).
+    ``gate``: no energy is spent when an operand in ``condition_on`` is zero, no cycle is saved; ``skip``: neither.
+    ``condition_on`` (Sparseloop's name): one operand (leader-follower) or both (the intersection).
     """
 
     action: Literal["gate", "skip"]
-    on: list[Literal["filter", "ifmap"]] = Field(min_length=1, max_length=2)
+    condition_on: list[Literal["filter", "ifmap"]] = Field(min_length=1, max_length=2)
 
 
 class PerTensorSparseSpec(Strict):

@@ -134,15 +134,15 @@ class WriteBuffer:
 
 @dataclass(frozen=True)
 class SparseAction:
-    """Gating or skipping when an operand in ``on`` is zero (Sparseloop, Wu et al., MICRO 2021, Sec. IV).
+    """Gating or skipping when an operand in ``condition_on`` is zero (Sparseloop, Wu et al., MICRO 2021, Sec. IV).
 
     Attributes:
         action: ``gate`` (no energy on the zero case, no cycle saved) or ``skip`` (neither spent).
-        on: the operands whose zeros trigger it: one (leader-follower) or both (their intersection).
+        condition_on: the operands whose zeros trigger it: one (leader-follower) or both (their intersection).
     """
 
     action: str
-    on: tuple[str, ...]
+    condition_on: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ class StorageLevel:
                 "read_bw_words_per_cycle": self.write_buffer.read_bw,
                 "write_bw_words_per_cycle": self.write_buffer.write_bw},
             "formats": {t: dict(f) for t, f in self.formats.items()},
-            "sparse_reads": {t: {"action": a.action, "on": list(a.on)} for t, a in self.sparse_reads.items()},
+            "sparse_reads": {t: {"action": a.action, "condition_on": list(a.condition_on)} for t, a in self.sparse_reads.items()},
         }
 
 
@@ -392,7 +392,7 @@ class Architecture:
             "dram_bw_bytes_per_cycle": self.dram_bw_bytes_per_cycle,
             "dram_latency_cycles": self.dram_latency_cycles,
             "mac_sparse": None if self.mac_sparse is None else {"action": self.mac_sparse.action,
-                                                                "on": list(self.mac_sparse.on)},
+                                                                "condition_on": list(self.mac_sparse.condition_on)},
             "mac_check_pj": self.mac_check_pj,
             "compressed_fit": self.compressed_fit,
             "defaults_used": list(self.defaults_used),

@@ -294,8 +294,8 @@ class EyerissRLC(Format):
     """Eyeriss's run-length coding at the DRAM interface (Chen et al., IEEE JSSC 2017, the RLC section):
     (``run_bits`` run, ``level_bits`` level) pairs, ``pairs_per_word`` to a ``word_bits`` word whose
     spare bit flags the last word.  Values are the levels (``value_bits`` <= ``level_bits``, padded up);
-    metadata is the rest of the words.  Expected words per fiber: E[entries] / pairs_per_word (module
-    docstring)."""
+    metadata is the rest of the words.  Expected words per fiber: E[ceil(entries / pairs_per_word)]
+    (:func:`expected_ceil_words`)."""
 
     run_bits: int = 5
     level_bits: int = 16
@@ -329,9 +329,44 @@ class EyerissRLC(Format):
     def _size(self, fibers, fiber_len, entries, value_bits):
         return self._words_size(entries, entries / self.pairs_per_word)
 
+    def expected(self, fibers: int, fiber_len: int, density: float, value_bits: int) -> FormatSize:
+        """Expected size: the expected entries, in E[ceil(entries / pairs_per_word)] words per fiber
+        (:func:`expected_ceil_words`; a fiber's last word is rarely full)."""
+        size = super().expected(fibers, fiber_len, density, value_bits)
+        if not fibers:
+            return size
+        per = size.entries / fibers
+        words = fibers * expected_ceil_words(int(fiber_len), float(density), per, self.pairs_per_word)
+        return self._words_size(size.entries, words)
+
     def _from_fibers(self, fibers, fiber_len, entries, value_bits):
         words = -(-entries // self.pairs_per_word)
         return self._words_size(int(entries.sum()), int(words.sum()))
+
+
+def expected_ceil_words(n: int, d: float, entries: float, k: int) -> float:
+    """E[ceil(X / k)] for the entries X of one fiber of ``n`` words at density ``d`` (E[X] = ``entries``).
+
+    X is the binomial count B of non-zeros plus padding entries (rare: one per 2**run_bits zeros in a
+    row), whose mean ``entries - n d`` adds its share / k.  When B spreads over many values (variance
+    > 25) its residues mod k are close to uniform, so ceil adds (k - 1) / 2 entries on average:
+    (E[X] + (k - 1) / 2) / k; otherwise the sum over B's binomial distribution is taken exactly.
+    """
+    if d <= 0.0 or n == 0:
+        return 0.0
+    if d >= 1.0:
+        return float(-(-n // k))
+    pad = max(0.0, entries - n * d)
+    var = n * d * (1.0 - d)
+    if var > 25.0:
+        return (entries + (k - 1) / 2) / k
+    mean, sd = n * d, var ** 0.5
+    lo, hi = max(0, int(mean - 12 * sd) - 2), min(n, int(mean + 12 * sd) + 2)
+    b = np.arange(lo, hi + 1)
+    logpmf = (math.lgamma(n + 1) - np.array([math.lgamma(x + 1) + math.lgamma(n - x + 1) for x in b])
+              + b * math.log(d) + (n - b) * math.log1p(-d))
+    pmf = np.exp(logpmf)
+    return float((pmf * -(-b // k)).sum() + pad / k)
 
 
 _FIELDS = {

@@ -16,13 +16,15 @@ non-zero independently with the tensor's density):
   DRAM bytes scale by it (metadata bits cost as much per bit as data bits).
   Psums are dense: at a level storing the ofmap compressed, only the final
   outputs (one write per output word, the ofmap's density) are compressed.
+  The network's input is in DRAM as the host wrote it, uncompressed (Eyeriss
+  encodes every fmap in DRAM but the first layer's input, JSSC 2017, Sec. IV-B).
 * **Storage gating/skipping** (``sparse_reads``): reads of a tensor handed to
-  the MACs happen only when every operand in ``on`` is non-zero, a share of
+  the MACs happen only when every operand in ``condition_on`` is non-zero, a share of
   the product of their densities (not counting again the zeros of the tensor
   itself when the level already stores it compressed).  Gating saves the
   energy; skipping saves the port time too.
 * **Compute.** A MAC with gating or skipping spends energy only when its
-  ``on`` operands are non-zero (share = product of their densities), plus
+  ``condition_on`` operands are non-zero (share = product of their densities), plus
   ``check_pj`` per MAC considered; skipping also removes the cycles, so the
   compute time scales by the same share (ideal balance: load imbalance is
   the actual mode's business).  Effective MACs are the expected non-zero
@@ -137,6 +139,8 @@ def sparsity(nest: LoopNest, arch: Architecture, m: Mapping | None) -> Sparsity 
         for t in lv.keeps:
             ratio, final, meta = 1.0, 1.0, 0.0
             f = lv.formats.get(t)
+            if lv.is_dram and t == "ifmap" and nest.host_ifmap:
+                f = None  # the network input is in DRAM as the host wrote it
             if f is not None and f["type"] != "dense":
                 ext = nest.dims if (m is None or lv.is_dram) else m.tile_extent(lv.index)
                 fibers, flen = fibers_of(nest, t, ext)
@@ -149,12 +153,12 @@ def sparsity(nest: LoopNest, arch: Architecture, m: Mapping | None) -> Sparsity 
             share, skip = 1.0, False
             act = lv.sparse_reads.get(t)
             if act is not None:
-                on = [o for o in act.on if not (o == t and t in lv.formats and lv.formats[t]["type"] != "dense")]
+                on = [o for o in act.condition_on if not (o == t and t in lv.formats and lv.formats[t]["type"] != "dense")]
                 share, skip = prod(d[o] for o in on), act.action == "skip"
             per[t] = TensorSparsity(ratio, final, meta, share, skip)
         levels[lv.name] = per
     ms = arch.mac_sparse
-    share = prod(d[o] for o in ms.on) if ms is not None else 1.0
+    share = prod(d[o] for o in ms.condition_on) if ms is not None else 1.0
     return Sparsity(levels=levels, effective_macs=nest.macs * d["filter"] * d["ifmap"],
                     mac_energy_share=share, compute_share=share if ms is not None and ms.action == "skip" else 1.0,
                     check_pj=nest.macs * arch.mac_check_pj if ms is not None else 0.0, fit=arch.compressed_fit)

@@ -16,7 +16,7 @@ from ..energy.model import MAC, NOC
 from ..pipeline import NetworkResult
 from .records import LayerReport, Report, Totals, UnmappedLayer
 
-SCHEMA = "accelsim.report/3"
+SCHEMA = "accelsim.report/4"
 
 
 def energy_entries(arch) -> list[str]:
@@ -29,8 +29,9 @@ def layer_record(lr, arch) -> dict:
     return layer_report(lr, arch).to_dict()
 
 
-def layer_report(lr, arch) -> LayerReport:
-    """One layer's :class:`~accelsim.report.records.LayerReport` (see module doc for units)."""
+def layer_report(lr, arch, dense: dict | None = None) -> LayerReport:
+    """One layer's :class:`~accelsim.report.records.LayerReport` (see module doc for units); ``dense``:
+    per layer name, the dense run's figures (``--compare-dense``)."""
     ev = lr.result.best
     layer, nest = lr.layer, lr.layer.nest
     lat = ev.latency
@@ -78,18 +79,67 @@ def layer_report(lr, arch) -> LayerReport:
         "energy_by_level_pj": {l: e.level_pj(l) for l in energy_entries(arch)},
         "energy_by_level_tensor_pj": e.by_level_tensor,
         "pj_per_mac": e.total_pj / macs,
+        "sparse": sparse_record(ev.counts, arch, layer, dense.get(layer.name) if dense else None),
     })
 
 
-def build_report(res: NetworkResult) -> dict:
+def sparse_record(counts, arch, layer, dense_layer=None) -> dict | None:
+    """A layer's ``sparse`` entry (:class:`~accelsim.report.records.LayerReport`); None when dense."""
+    sp = counts.sparsity
+    if sp is None:
+        return None
+    meta = {}
+    for lv in arch.levels:
+        b = 0.0
+        for t, c in counts.levels[lv.name].items():
+            share = sp.of(lv.name, t).metadata_share
+            if share:
+                b += sum(c.as_dict().values()) * share * lv.word_bits[t] / 8
+        meta[lv.name] = b
+    out = {
+        "mode": "statistical",
+        "densities": layer.density.to_dict() if layer.density else None,
+        "effective_macs": sp.effective_macs,
+        "mac_energy_share": sp.mac_energy_share,
+        "compute_share": sp.compute_share,
+        "metadata_bytes": meta,
+        "formats": {lv.name: dict(lv.formats) for lv in arch.levels if lv.formats},
+        "fit_policy": sp.fit,
+        "imbalance_factor": 1.0,
+    }
+    if dense_layer is not None:
+        out["dense"] = dense_layer
+        out["speedup"] = dense_layer["cycles"] / dense_layer["sparse_cycles"] if dense_layer["sparse_cycles"] else None
+        out["energy_saving"] = 1 - dense_layer["sparse_energy_pj"] / dense_layer["energy_pj"] \
+            if dense_layer["energy_pj"] else None
+    return out
+
+
+def build_report(res: NetworkResult, dense: NetworkResult | None = None) -> dict:
     """The full report of a run as JSON-able data (:func:`make_report`'s ``to_dict()``)."""
-    return make_report(res).to_dict()
+    return make_report(res, dense).to_dict()
 
 
-def make_report(res: NetworkResult) -> Report:
-    """The full report of a run as typed records."""
+def _dense_figures(res: NetworkResult, dense: NetworkResult) -> dict:
+    """Per layer name, the dense run's cycles, energy and DRAM bytes beside the sparse run's."""
+    mine = {lr.layer.name: lr for lr in res.layers}
+    out = {}
+    for lr in dense.layers:
+        s = mine.get(lr.layer.name)
+        if s is None:
+            continue
+        out[lr.layer.name] = {"cycles": lr.sim.cycles, "energy_pj": lr.result.best.energy.total_pj,
+                              "dram_bytes": dram_bytes(dense.arch, lr.result.best.counts),
+                              "sparse_cycles": s.sim.cycles, "sparse_energy_pj": s.result.best.energy.total_pj}
+    return out
+
+
+def make_report(res: NetworkResult, dense: NetworkResult | None = None) -> Report:
+    """The full report of a run as typed records; ``dense``: the same run with dense operands and no
+    sparse features (``--compare-dense``), set beside each layer and the totals."""
     arch = res.arch
-    layers = [layer_report(lr, arch) for lr in res.layers]
+    figs = _dense_figures(res, dense) if dense is not None else None
+    layers = [layer_report(lr, arch, figs) for lr in res.layers]
     macs = sum(l.macs for l in layers)
     cycles = sum(l.cycles for l in layers)
     energy = sum(l.energy_pj for l in layers)
@@ -132,8 +182,24 @@ def make_report(res: NetworkResult) -> Report:
             mappings_evaluated=sum(l.search["evaluated"] for l in firsts),
             sim_events=sum(l.simulation["events"] for l in firsts),
             wall_s=res.wall_seconds,
+            sparse=_sparse_totals(layers, cycles, energy, figs),
         ),
     )
+
+
+def _sparse_totals(layers, cycles: int, energy: float, figs: dict | None) -> dict | None:
+    sparse = [l for l in layers if l.sparse]
+    if not sparse:
+        return None
+    out = {"effective_macs": sum(l.sparse["effective_macs"] for l in sparse) +
+           sum(l.macs for l in layers if not l.sparse)}
+    if figs:
+        dc = sum(f["cycles"] for f in figs.values())
+        de = sum(f["energy_pj"] for f in figs.values())
+        out["dense"] = {"cycles": dc, "energy_pj": de, "dram_bytes": sum(f["dram_bytes"] for f in figs.values())}
+        out["speedup"] = dc / cycles if cycles else None
+        out["energy_saving"] = 1 - energy / de if de else None
+    return out
 
 
 STALL_CAUSES = ("fill", "dram", "glb", "noc", "pipeline", "drain")

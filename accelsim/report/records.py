@@ -35,6 +35,12 @@ class LayerReport(_Record):
         spatial_utilization = active_macs / MAC units; utilization = MACs / (MAC units x cycles).
         accesses_words: per level and tensor (words); dram_bytes; energy_pj, energy_by_level_pj
         (MAC, each level by name, NoC), energy_by_level_tensor_pj, pj_per_mac.
+        sparse: with sparse operands or sparse features (None otherwise): ``mode`` (statistical),
+        ``densities`` per tensor with their source, ``effective_macs`` (non-zero pairs),
+        ``mac_energy_share``, ``compute_share``, ``metadata_bytes`` per level, ``formats`` and
+        ``fit_policy``, ``imbalance_factor`` (max / mean PE work; 1.0: the statistical mode spreads work
+        evenly), and with ``--compare-dense`` ``dense`` (the dense run's cycles, energy and DRAM bytes),
+        ``speedup`` and ``energy_saving`` (1 - energy / dense energy).
     """
 
     name: str
@@ -67,11 +73,13 @@ class LayerReport(_Record):
     energy_by_level_pj: dict
     energy_by_level_tensor_pj: dict
     pj_per_mac: float
+    sparse: dict | None = None
 
 
 @dataclass
 class Totals(_Record):
-    """Network totals: sums over the mapped layers (cycles, pJ, bytes); latency_s at the arch's clock."""
+    """Network totals: sums over the mapped layers (cycles, pJ, bytes); latency_s at the arch's clock;
+    ``sparse``: effective MACs, and with ``--compare-dense`` the dense run's totals, speedup and saving."""
 
     layers: int
     macs: int
@@ -88,6 +96,7 @@ class Totals(_Record):
     mappings_evaluated: int
     sim_events: int
     wall_s: float
+    sparse: dict | None = None
 
 
 @dataclass

@@ -69,9 +69,42 @@ def render_table(report: dict, console: Console) -> None:
     if tot["cycles"]:
         console.print("stalls: " + ", ".join(f"{c} {100 * v / tot['cycles']:.1f}%" for c, v in st.items())
                       + f" of {tot['cycles']} cycles; {tot['sim_events']} events simulated", markup=False)
+    if tot.get("sparse"):
+        _render_sparse(report, console)
     if report["unmapped_layers"]:
         names = printable(", ".join(u["name"] for u in report["unmapped_layers"]))
         console.print(f"not mapped (no MACs): {names}", markup=False)
     if inp["arch"]["defaults_used"]:
         console.print(f"defaults used (see accelsim/arch/energy_table.py): {', '.join(inp['arch']['defaults_used'])}",
+                      markup=False)
+
+
+def _render_sparse(report: dict, console: Console) -> None:
+    """Per layer: densities, effective MACs, metadata bytes, imbalance, and against the dense run (if any)
+    its cycles and energy, the speedup and the energy saving."""
+    tot = report["totals"]["sparse"]
+    cmp_ = "dense" in tot
+    t = Table(title="sparse operands (statistical)", title_justify="left")
+    cols = ["layer", "filter d", "ifmap d", "ofmap d", "effective MACs", "metadata kB", "imbalance"]
+    if cmp_:
+        cols += ["dense cycles", "speedup", "dense µJ", "energy saving"]
+    for c in cols:
+        t.add_column(c, justify="left" if c == "layer" else "right", no_wrap=True)
+    for l in report["layers"]:
+        sp = l["sparse"]
+        if sp is None:
+            continue
+        d = sp["densities"] or {}
+        row = [Text(printable(l["name"]))] + [f"{d[x]['density']:.3f}" if x in d else "" for x in
+                                              ("filter", "ifmap", "ofmap")]
+        row += [_si(sp["effective_macs"]), f"{sum(sp['metadata_bytes'].values()) / 1e3:.1f}",
+                f"{sp['imbalance_factor']:.2f}"]
+        if cmp_ and "dense" in sp:
+            row += [_si(sp["dense"]["cycles"]), f"{sp['speedup']:.2f}x", f"{sp['dense']['energy_pj'] / 1e6:.2f}",
+                    f"{100 * sp['energy_saving']:.0f}%"]
+        t.add_row(*row)
+    console.print(t)
+    if cmp_:
+        console.print(f"against the dense run: speedup {tot['speedup']:.2f}x, energy saving "
+                      f"{100 * tot['energy_saving']:.0f}%, DRAM {tot['dense']['dram_bytes'] / 1e6:.2f} MB dense",
                       markup=False)

@@ -62,6 +62,8 @@ class LoopNest:
         density: (filter, ifmap, ofmap) fraction of non-zero words, 1.0 = dense
             (:mod:`accelsim.workload.density`); part of the key, so layers of one shape
             but other densities are evaluated apart.
+        host_ifmap: the ifmap is the network's input, in DRAM as the host wrote it (uncompressed:
+            a DRAM format, which encodes what the accelerator writes, does not apply to it).
     """
 
     dims: dict[str, int]
@@ -71,6 +73,7 @@ class LoopNest:
     dilation: tuple[int, int] = (1, 1)
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)
     density: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    host_ifmap: bool = False
     key: tuple = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -78,7 +81,7 @@ class LoopNest:
             self,
             "key",
             (tuple(self.dims[d] for d in DIMS), self.H, self.W, self.stride, self.dilation, self.padding,
-             self.density),
+             self.density, self.host_ifmap),
         )
 
     def __hash__(self) -> int:

@@ -174,7 +174,8 @@ def build_workload(data, src: str = "<workload>", resolved_path: str | None = No
             if ls.density is not None else None
         if layer.nest is not None:
             dens = resolve_density(own_density, net_density, layer.nest, base, _raiser(src, where))
-            layer = replace(layer, density=dens, nest=replace(layer.nest, density=dens.values))
+            layer = replace(layer, density=dens, nest=replace(layer.nest, density=dens.values,
+                                                              host_ifmap=inputs == ("input",)))
         elif own_density is not None:
             raise InputError(f"a {t} layer has no MACs, so no operand densities", source=src,
                              field=f"{where}.density")
