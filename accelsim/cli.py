@@ -51,6 +51,11 @@ class Format(str, Enum):
     csv = "csv"
 
 
+class SparseMode(str, Enum):
+    statistical = "statistical"
+    actual = "actual"
+
+
 def _fail(e: InputError) -> None:
     err_console.print(Text("error: ", style="bold red") + Text(printable(str(e))), highlight=False, soft_wrap=True)
     raise typer.Exit(2)
@@ -91,8 +96,8 @@ def _dump_json(report: dict) -> str:
 
 
 def _run(arch, workload, df, objective, budget, layers, mappings, jobs, exact=False, trace=False, quiet=False,
-         confirm=DEFAULT_CONFIRM):
-    kw = dict(jobs=jobs, exact=exact, trace=trace, confirm=confirm)
+         confirm=DEFAULT_CONFIRM, sparse_mode="statistical"):
+    kw = dict(jobs=jobs, exact=exact, trace=trace, confirm=confirm, sparse_mode=sparse_mode)
     if quiet or not sys.stderr.isatty():
         return run_network(arch, workload, df, objective, budget, layers, mappings, **kw)
     with Progress(TextColumn("mapping {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -128,6 +133,9 @@ def run(
                                      f"(0: the model's best alone; at most {MAX_CONFIRM})"),
     batch: Optional[int] = typer.Option(None, "--batch", "-b", min=1, max=MAX_BATCH,
                                         help="batch size N, replacing the workload's (default: the workload's)"),
+    sparse_mode: SparseMode = typer.Option(SparseMode.statistical, "--sparse-mode",
+                                           help="statistical: expected values from the densities; actual: "
+                                                "the real non-zeros of each layer's tensors on the PEs"),
     compare_dense: bool = typer.Option(False, "--compare-dense",
                                        help="also run dense (density 1, no compression, no gating or skipping) "
                                             "and report speedup and energy saving per layer"),
@@ -135,7 +143,8 @@ def run(
     """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level."""
     try:
         a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch)
-        res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None, confirm=confirm)
+        res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None, confirm=confirm,
+                   sparse_mode=sparse_mode.value)
         dense = None
         if compare_dense:
             da, dw = dense_baseline(a, w)

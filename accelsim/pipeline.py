@@ -25,6 +25,7 @@ from .mapper.confirm import DEFAULT_CONFIRM
 from .mapper.search import DEFAULT_BUDGET, SearchResult, evaluate, search
 from .sim.engine import SimResult, simulate
 from .workload import Layer, Workload
+from .workload.density import operand_masks
 
 
 @dataclass
@@ -58,6 +59,7 @@ class NetworkResult:
     unmapped: list[Layer] = field(default_factory=list)
     wall_seconds: float = 0.0
     mapping_file: MappingFile | None = None
+    sparse_mode: str = "statistical"
 
 
 def select_layers(workload: Workload, selection: str | None, label: str = "--layers") -> list[Layer]:
@@ -138,6 +140,7 @@ def run_network(
     exact: bool = False,
     trace: bool = False,
     confirm: int = DEFAULT_CONFIRM,
+    sparse_mode: str = "statistical",
 ) -> NetworkResult:
     """Map, cost and simulate every selected MAC layer.
 
@@ -151,6 +154,10 @@ def run_network(
         trace: keep each layer's simulation spans (``LayerResult.sim.trace``).
         confirm: candidates per layer the search keeps by the model and
             re-ranks by simulated cycles (0: the model's best alone).
+        sparse_mode: ``statistical`` (expected values from the densities, :mod:`accelsim.cost.sparse`)
+            or ``actual``: each layer's chosen mapping is simulated again with its operands' real
+            non-zeros (npy tensors, draws, or a uniform draw of seed 0 for a number;
+            :mod:`accelsim.sim.actual`), layer by layer (layers of one shape may hold other tensors).
     Raises:
         InputError: bad selection, a mapping for an unknown or MAC-less layer,
             an invalid fixed mapping, or a layer that cannot be mapped.
@@ -181,6 +188,12 @@ def run_network(
             first = first_of[layer.nest]
             sr, sim = results[layer.nest]
             res.layers.append(LayerResult(layer, sr, None if first == layer.name else first, sim))
+    if sparse_mode == "actual":
+        for lr in res.layers:
+            masks = operand_masks(lr.layer.density, lr.layer.nest)
+            lr.sim = simulate(lr.layer.nest, arch, lr.result.best.mapping, dataflow.stationary, exact=exact,
+                              trace=trace, masks=masks)
+    res.sparse_mode = sparse_mode
     res.wall_seconds = time.perf_counter() - t0
     return res
 

@@ -236,8 +236,8 @@ def test_compare_dense_reports_speedup_and_saving(tmp_path):
         sp = l["sparse"]
         assert sp["mode"] == "statistical" and sp["fit_policy"] == "expected"
         assert sp["densities"]["filter"]["source"] == "given"
-        assert sp["effective_macs"] == pytest.approx(l["macs"] * sp["densities"]["filter"]["density"]
-                                                     * sp["densities"]["ifmap"]["density"])
+        pairs = l["macs"] * sp["densities"]["filter"]["density"] * sp["densities"]["ifmap"]["density"]
+        assert 0.8 * pairs < sp["effective_macs"] < pairs  # the MACs on padding are not pairs
         assert sp["dense"]["energy_pj"] > l["energy_pj"]  # gating and RLC save energy at these densities
         assert sp["speedup"] == pytest.approx(sp["dense"]["cycles"] / l["cycles"])
         assert sp["metadata_bytes"]["DRAM"] > 0

@@ -178,7 +178,8 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
                                      field=f"{where}.sparse_reads.{t}")
                 sparse_reads[t] = SparseAction(a.action, tuple(dict.fromkeys(a.condition_on)))
         levels.append(StorageLevel(lv.name, i, keeps, parts, inst[i], lv.fanout.rows, lv.fanout.cols, lv.fifo,
-                                   energy, noc, False, shared_rd, shared_wr, lbits, wbuf, formats, sparse_reads))
+                                   energy, noc, False, shared_rd, shared_wr, lbits, wbuf, formats, sparse_reads,
+                                   lv.queue_depth))
     d = s.dram
     if d.bw_bytes_per_cycle is not None:
         dram_bw = d.bw_bytes_per_cycle

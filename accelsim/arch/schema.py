@@ -179,6 +179,7 @@ class LevelSpec(Strict):
     write_buffer: WriteBufferSpec | None = None
     formats: PerTensorFormatSpec | None = None
     sparse_reads: PerTensorSparseSpec | None = None
+    queue_depth: int = Field(default=0, ge=0, le=4096)  # operand queue per child (EIE's activation queue)
     word_bits: Union[Bits, LevelBitsSpec, None] = None
     fanout: FanoutSpec = FanoutSpec()
     energy: Union[ActionEnergySpec, PerTensorEnergySpec] = ActionEnergySpec()

@@ -190,6 +190,8 @@ class StorageLevel:
             sizes in :mod:`accelsim.cost.formats`); a tensor not listed is dense.
         sparse_reads: per tensor, the :class:`SparseAction` on its reads to the MACs (Eyeriss gates
             filter-scratchpad reads on zero ifmaps).
+        queue_depth: operand queue entries per child of this level's fan-out (0: children synchronise
+            at every pass; EIE's activation queue; :mod:`accelsim.sim.actual`).
     """
 
     name: str
@@ -209,6 +211,7 @@ class StorageLevel:
     write_buffer: WriteBuffer | None = None
     formats: dict = field(default_factory=dict)
     sparse_reads: dict = field(default_factory=dict)
+    queue_depth: int = 0
 
     @property
     def fanout(self) -> int:
@@ -239,6 +242,7 @@ class StorageLevel:
                 "write_bw_words_per_cycle": self.write_buffer.write_bw},
             "formats": {t: dict(f) for t, f in self.formats.items()},
             "sparse_reads": {t: {"action": a.action, "condition_on": list(a.condition_on)} for t, a in self.sparse_reads.items()},
+            "queue_depth": self.queue_depth,
         }
 
 

@@ -28,7 +28,7 @@ non-zero independently with the tensor's density):
   ``check_pj`` per MAC considered; skipping also removes the cycles, so the
   compute time scales by the same share (ideal balance: load imbalance is
   the actual mode's business).  Effective MACs are the expected non-zero
-  (filter, ifmap) pairs: MACs x d_filter x d_ifmap.
+  (filter, ifmap) pairs: MACs off the padding x d_filter x d_ifmap.
 * **Buffer fits** use the compressed tile: its expected size, or with
   ``compressed_fit: worst`` its largest (every word non-zero, with metadata).
 
@@ -159,7 +159,9 @@ def sparsity(nest: LoopNest, arch: Architecture, m: Mapping | None) -> Sparsity 
         levels[lv.name] = per
     ms = arch.mac_sparse
     share = prod(d[o] for o in ms.condition_on) if ms is not None else 1.0
-    return Sparsity(levels=levels, effective_macs=nest.macs * d["filter"] * d["ifmap"],
+    from .model import valid_macs  # (model imports this module)
+
+    return Sparsity(levels=levels, effective_macs=valid_macs(nest) * d["filter"] * d["ifmap"],
                     mac_energy_share=share, compute_share=share if ms is not None and ms.action == "skip" else 1.0,
                     check_pj=nest.macs * arch.mac_check_pj if ms is not None else 0.0, fit=arch.compressed_fit)
 

@@ -79,15 +79,19 @@ def layer_report(lr, arch, dense: dict | None = None) -> LayerReport:
         "energy_by_level_pj": {l: e.level_pj(l) for l in energy_entries(arch)},
         "energy_by_level_tensor_pj": e.by_level_tensor,
         "pj_per_mac": e.total_pj / macs,
-        "sparse": sparse_record(ev.counts, arch, layer, dense.get(layer.name) if dense else None),
+        "sparse": sparse_record(ev.counts, arch, layer, dense.get(layer.name) if dense else None, sim.actual),
     })
 
 
-def sparse_record(counts, arch, layer, dense_layer=None) -> dict | None:
+def sparse_record(counts, arch, layer, dense_layer=None, actual=None) -> dict | None:
     """A layer's ``sparse`` entry (:class:`~accelsim.report.records.LayerReport`); None when dense."""
     sp = counts.sparsity
-    if sp is None:
+    if sp is None and actual is None:
         return None
+    if sp is None:  # actual mode on dense operands and a dense arch: the real work only
+        return {"mode": "actual", "densities": layer.density.to_dict() if layer.density else None,
+                "effective_macs": actual["effective_macs"], "imbalance_factor": actual["imbalance_factor"],
+                "actual": actual}
     meta = {}
     for lv in arch.levels:
         b = 0.0
@@ -107,6 +111,9 @@ def sparse_record(counts, arch, layer, dense_layer=None) -> dict | None:
         "fit_policy": sp.fit,
         "imbalance_factor": 1.0,
     }
+    if actual is not None:
+        out.update(mode="actual", effective_macs=actual["effective_macs"],
+                   imbalance_factor=actual["imbalance_factor"], actual=actual)
     if dense_layer is not None:
         out["dense"] = dense_layer
         out["speedup"] = dense_layer["cycles"] / dense_layer["sparse_cycles"] if dense_layer["sparse_cycles"] else None

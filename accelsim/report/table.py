@@ -84,7 +84,8 @@ def _render_sparse(report: dict, console: Console) -> None:
     its cycles and energy, the speedup and the energy saving."""
     tot = report["totals"]["sparse"]
     cmp_ = "dense" in tot
-    t = Table(title="sparse operands (statistical)", title_justify="left")
+    modes = {l["sparse"]["mode"] for l in report["layers"] if l["sparse"]}
+    t = Table(title=f"sparse operands ({', '.join(sorted(modes))})", title_justify="left")
     cols = ["layer", "filter d", "ifmap d", "ofmap d", "effective MACs", "metadata kB", "imbalance"]
     if cmp_:
         cols += ["dense cycles", "speedup", "dense µJ", "energy saving"]

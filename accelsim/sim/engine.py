@@ -61,6 +61,7 @@ from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..cost.latency import prefetched_inputs, top_double_buffered
 from ..workload.loopnest import LoopNest
+from .actual import actual_work
 from .passes import CAUSES, RESOURCES, Acc, LayerPasses, ceil_int
 from .schedule import INPUTS
 from .tiles import TileCost, walk_tiles
@@ -89,6 +90,8 @@ class SimResult:
         exact: whether every pass was simulated.
         wall_s: simulation wall time.
         trace: spans ``(track, name, start, duration)`` if a trace was asked for.
+        actual: with the operands' non-zero masks, the actual evaluation's figures
+            (:meth:`accelsim.sim.actual.ActualWork.summary`), else None.
     """
 
     cycles: int
@@ -102,6 +105,7 @@ class SimResult:
     exact: bool
     wall_s: float
     trace: list | None = None
+    actual: dict | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -118,7 +122,7 @@ class SimResult:
 
 
 def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | None = None,
-             exact: bool = False, trace: bool = False) -> SimResult:
+             exact: bool = False, trace: bool = False, masks: dict | None = None) -> SimResult:
     """Simulate one mapped layer; see the module doc.
 
     Args:
@@ -126,12 +130,22 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
         exact: simulate every tile and every pass as simpy events instead of
             reusing each tile kind's timeline and walking the tile recurrence.
         trace: keep spans for a trace file.
+        masks: the filter's and ifmap's non-zero masks (bool arrays) for the actual sparse
+            evaluation (:mod:`accelsim.sim.actual`): on an arch whose MACs skip, the passes take the
+            queue model's compute time for the real non-zeros (each its mean, the first the remainder).
     Returns:
         :class:`SimResult`; cycles are integers.
     """
     w0 = time.perf_counter()
     L = LayerPasses(nest, arch, m, stationary, exact)
     s = L.s
+    aw = None
+    if masks is not None:
+        aw = actual_work(nest, arch, m, masks, s.pass_inner)
+        if arch.mac_sparse is not None and arch.mac_sparse.action == "skip":
+            # every pass takes the mean; the remainder goes to the first, so the passes sum to the model's
+            L.compute = max(1, aw.compute_cycles // aw.passes)
+            L.first_extra = max(0, aw.compute_cycles - L.compute * aw.passes)
     nd = s.n_dram
     factors = [f for _, f in s.loops[:nd]]
     acc = Acc()
@@ -222,6 +236,7 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
     return SimResult(
         cycles=tt.end, compute_cycles=acc.compute, stall_cycles=acc.stalls,
         busy_cycles={r: ceil_int(v) for r, v in acc.busy.items()}, moved=moved,
+        actual=aw.summary() if aw is not None else None,
         events=acc.events, tiles=s.tiles, passes=s.tiles * s.passes_per_tile, exact=exact,
         wall_s=time.perf_counter() - w0, trace=acc.spans if trace else None,
     )

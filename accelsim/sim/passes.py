@@ -94,6 +94,7 @@ class LayerPasses:
         self._records: dict = {}
         self.ports = Ports(nest, arch, m)
         self.compute = self.s.pass_compute  # cycles of one pass's RF loops
+        self.first_extra = 0  # cycles the layer's first pass takes beyond ``compute`` (actual sparse work)
         self._sparse(nest, arch, m)
         # a step of loop j resets the loops inside it: it moves the stationary tile if any of them indexes it
         rel = RELEVANT[stationary] if stationary else None
@@ -251,7 +252,8 @@ class LayerPasses:
                 busy[name] = busy.get(name, 0) + v  # fractional: a stream of small transfers shares its channel
         dv = ceil_int(max(deliver.values(), default=0.0))
         dr = ceil_int(max(collect.values(), default=0.0))
-        return PassRecord(j, seen, dv, self._cause(deliver), self.compute, dr, self._cause(collect),
+        compute = self.compute + (self.first_extra if j is None else 0)
+        return PassRecord(j, seen, dv, self._cause(deliver), compute, dr, self._cause(collect),
                           tuple(sorted(busy.items())))
 
     def _resource(self, key) -> str:

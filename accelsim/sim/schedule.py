@@ -90,6 +90,8 @@ class Schedule:
         final_glb_psum: ofmap words of the last T tile (drained to DRAM last).
         pass_compute: cycles of one pass (product of the temporal factors of ``I`` and the levels inside it).
         hops: the traffic analysis per tensor.
+        pass_inner: the level ``I``: temporal loops of levels above it step the passes, those at or
+            below it run inside a pass.
     """
 
     loops: list
@@ -103,6 +105,7 @@ class Schedule:
     final_glb_psum: int
     pass_compute: int
     hops: dict
+    pass_inner: int = 0
 
     @property
     def passes_per_tile(self) -> int:
@@ -220,6 +223,7 @@ def build_schedule(nest: LoopNest, arch: Architecture, m: Mapping) -> Schedule:
         final_glb_psum=final_glb,
         pass_compute=pass_compute,
         hops=hs,
+        pass_inner=inner,
     )
 
 

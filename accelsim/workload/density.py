@@ -183,3 +183,22 @@ def draw_tensor(spec: DrawDensitySpec, shape: tuple[int, ...]) -> np.ndarray:
         per = np.clip(d * (1.0 + spec.spread * rng.uniform(-1.0, 1.0, size=lead)), 0.0, 1.0)
         p = np.broadcast_to(per.reshape(lead + (1,) * (len(shape) - len(lead))), shape)
     return rng.random(shape) < p
+
+
+def operand_masks(density: LayerDensity, nest: LoopNest) -> dict[str, np.ndarray]:
+    """The non-zero masks (bool arrays of :func:`tensor_shapes`) of a layer's filter and ifmap, for an
+    actual evaluation: an npy tensor as given (``!= 0``), a draw as drawn, a number as a uniform draw
+    with seed 0 (stated in the report), dense as all non-zero."""
+    shapes = tensor_shapes(nest)
+    out = {}
+    for t in ("filter", "ifmap"):
+        td = density.of(t)
+        if td.path is not None:
+            out[t] = (np.load(td.path, allow_pickle=False) != 0).reshape(shapes[t])
+        elif td.draw is not None:
+            out[t] = draw_tensor(td.draw, shapes[t])
+        elif td.density >= 1.0:
+            out[t] = np.ones(shapes[t], dtype=bool)
+        else:
+            out[t] = draw_tensor(DrawDensitySpec(draw="uniform", density=td.density, seed=0), shapes[t])
+    return out
