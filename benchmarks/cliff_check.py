@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 ARCHS = ["eyeriss.yaml", "tpu.yaml", "shidiannao.yaml", "eyeriss_like.yaml", "simple_weight_stationary.yaml",
-         "simple_output_stationary.yaml", "simba_like.yaml"]
-WORKLOADS = ["mobilenet.yaml", "alexnet.yaml", "vgg16.yaml", "resnet50.yaml", "steering.yaml"]
-DATAFLOWS = ["ws", "os", "is", "rs", "nlr"]
+         "simple_output_stationary.yaml", "simba_like.yaml", "eie.yaml"]
+WORKLOADS = ["mobilenet.yaml", "alexnet.yaml", "vgg16.yaml", "resnet50.yaml", "steering.yaml", "alexnet_sparse.yaml",
+             "vgg16_sparse.yaml", "alexnet_fc_sparse.yaml", "vgg16_fc_sparse.yaml"]
+DATAFLOWS = ["ws", "os", "is", "rs", "nlr", "eie"]
 
 
 #: Runs the CLI in-process and reports its peak memory (itself, and its worker processes) at exit.

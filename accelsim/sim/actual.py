@@ -23,6 +23,7 @@ efficiency (mean busy cycles / cycles, i.e. 1 - bubbles / cycles).
 
 from __future__ import annotations
 
+import itertools
 import string
 from dataclasses import dataclass
 
@@ -32,8 +33,10 @@ from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import DIMS, LoopNest
 
-#: Above this many (pass, unit) cells the per-pass queue walk is skipped: the barrier bound is used.
+#: Units beyond which the per-pass queue walk is skipped (the barrier bound is used instead).
 MAX_CELLS = 1 << 26
+#: Mask words converted for one einsum at a time (the masks are split along an output axis beyond it).
+CHUNK_WORDS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -94,59 +97,72 @@ def _digits(m: Mapping, dim: str) -> list[tuple[str, int]]:
     return [(s.name, m.factors[s.name][dim]) for s in m.slots if m.factors[s.name][dim] > 1]
 
 
-def work_matrix(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pass_inner: int,
-                condition_on: tuple[str, ...]) -> np.ndarray:
-    """Effective MACs per (pass, MAC unit): an int64 array [passes, units], passes in loop order
-    (outermost slot's digit slowest) and units in slot order."""
+def work_blocks(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pass_inner: int,
+                condition_on: tuple[str, ...]):
+    """Effective MACs per (pass, MAC unit), as consecutive int64 blocks [passes in the block, units]:
+    passes in loop order (outermost slot's digit slowest), units in slot order.  The blocks split the
+    outermost pass digits so that each einsum converts at most about ``CHUNK_WORDS`` mask words and
+    yields at most about ``CHUNK_WORDS`` cells (memory bounded whatever the layer)."""
     d = nest.dims
-    w = masks["filter"] if "filter" in condition_on else np.ones_like(masks["filter"])
-    x = masks["ifmap"] if "ifmap" in condition_on else np.ones_like(masks["ifmap"])
-    G, M, C = d["G"], d["M"], d["C"]
-    w = w.reshape(G, M, C, d["R"], d["S"])
+    w = masks["filter"] if "filter" in condition_on else np.broadcast_to(True, masks["filter"].shape)
+    x = masks["ifmap"] if "ifmap" in condition_on else np.broadcast_to(True, masks["ifmap"].shape)
+    w = w.reshape(d["G"], d["M"], d["C"], d["R"], d["S"])
     xw = _windows(nest, x)
     letters = iter(string.ascii_letters)
     axes = {}
     pad_to = {}
     for dim in DIMS:
-        digs = _digits(m, dim)
-        axes[dim] = [(name, f, next(letters)) for name, f in digs] or [(None, 1, next(letters))]
-        n = 1
-        for _, f, _ in axes[dim]:
-            n *= f
-        pad_to[dim] = n
-
-    slot = {s.name: s for s in m.slots}
-    outer = 1  # (pass, unit) cells: each sums MACs / cells terms, exact in float32 below 2**24
-    for dim in DIMS:
-        for name, f, _ in axes[dim]:
-            if name is not None and (slot[name].spatial or slot[name].level > pass_inner):
-                outer *= f
-    dtype = np.float32 if nest.macs // max(1, outer) < (1 << 24) else np.float64
-
-    def shaped(arr, dims):
-        pads = [(0, pad_to[k] - arr.shape[i]) for i, k in enumerate(dims)]
-        arr = np.pad(arr, pads)
-        shape = [f for k in dims for _, f, _ in axes[k]]
-        sub = "".join(c for k in dims for _, _, c in axes[k])
-        return arr.reshape(shape).astype(dtype), sub
-
-    wa, wsub = shaped(w, ("G", "M", "C", "R", "S"))
-    xa, xsub = shaped(xw, ("N", "G", "C", "P", "Q", "R", "S"))
+        axes[dim] = [(name, f, next(letters)) for name, f in _digits(m, dim)] or [(None, 1, next(letters))]
+        pad_to[dim] = int(np.prod([f for _, f, _ in axes[dim]]))
     pass_axes, unit_axes = [], []
     for s in m.slots:  # outermost first: the order of the pass counter and of the unit index
         for dim in DIMS:
             for name, f, c in axes[dim]:
-                if name != s.name:
-                    continue
-                if s.spatial:
+                if name == s.name and s.spatial:
                     unit_axes.append((c, f))
-                elif slot[name].level > pass_inner:
+                elif name == s.name and s.level > pass_inner:
                     pass_axes.append((c, f))
-    out = "".join(c for c, _ in pass_axes + unit_axes)
-    work = np.einsum(f"{wsub},{xsub}->{out}", wa, xa, optimize=True)
-    passes = int(np.prod([f for _, f in pass_axes], dtype=np.int64))
+    cells = int(np.prod([f for _, f in pass_axes + unit_axes], dtype=np.int64))
+    dtype = np.float32 if nest.macs // max(1, cells) < (1 << 24) else np.float64  # exact sums per cell
+
+    def shaped(arr, dims):
+        pads = [(0, pad_to[k] - arr.shape[i]) for i, k in enumerate(dims)]
+        if any(p for _, p in pads):
+            arr = np.pad(arr, pads)
+        return (arr.reshape([f for k in dims for _, f, _ in axes[k]]),
+                "".join(c for k in dims for _, _, c in axes[k]))
+
+    wb, wsub = shaped(w, ("G", "M", "C", "R", "S"))
+    xb, xsub = shaped(xw, ("N", "G", "C", "P", "Q", "R", "S"))
     units = int(np.prod([f for _, f in unit_axes], dtype=np.int64))
-    return np.rint(work).astype(np.int64).reshape(passes, units)
+    # the outermost pass digits enumerated one by one: each value is a contiguous block of passes
+    blocks = max(1, max(cells, wb.size + xb.size) // CHUNK_WORDS)
+    lead, n = [], 1
+    for c, f in pass_axes:
+        if n >= blocks:
+            break
+        lead.append((c, f))
+        n *= f
+    rest = pass_axes[len(lead):]
+    out = "".join(c for c, _ in rest + unit_axes)
+    fixed_w = None if any(c in wsub for c, _ in lead) else wb.astype(dtype)
+    fixed_x = None if any(c in xsub for c, _ in lead) else xb.astype(dtype)
+    for values in itertools.product(*[range(f) for _, f in lead]):
+        def part(arr, sub):
+            idx = [slice(None)] * arr.ndim
+            for (c, _), v in zip(lead, values):
+                if c in sub:
+                    idx[sub.index(c)] = slice(v, v + 1)
+            return arr[tuple(idx)].astype(dtype)
+        res = np.einsum(f"{wsub},{xsub}->{out}", fixed_w if fixed_w is not None else part(wb, wsub),
+                        fixed_x if fixed_x is not None else part(xb, xsub), optimize=True)
+        yield np.rint(res).astype(np.int64).reshape(-1, units)
+
+
+def work_matrix(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pass_inner: int,
+                condition_on: tuple[str, ...]) -> np.ndarray:
+    """:func:`work_blocks` as one array [passes, units] (for small layers and tests)."""
+    return np.concatenate(list(work_blocks(nest, arch, m, masks, pass_inner, condition_on)), axis=0)
 
 
 def nonzero_pairs(nest: LoopNest, masks: dict) -> int:
@@ -157,6 +173,39 @@ def nonzero_pairs(nest: LoopNest, masks: dict) -> int:
     return int(round(float(np.einsum("gmcrs,ngcpqrs->", w, xw, optimize=True))))
 
 
+class QueueModel:
+    """The operand-queue timing of :func:`queue_cycles`, fed pass blocks in order (module doc)."""
+
+    def __init__(self, units: int, depth: int):
+        self.depth = depth
+        self.finish = np.zeros(units, dtype=np.int64)
+        self.started: list[int] = []  # per pass, when its last unit started it (the last ``depth`` kept)
+        self.issue = -1
+        self.barrier = 0
+        self.j = 0
+
+    def feed(self, work: np.ndarray) -> None:
+        if self.depth <= 0:
+            self.barrier += int(np.maximum(work.max(axis=1), 1).sum())
+            return
+        for row in work:
+            self.issue += 1
+            if self.j >= self.depth:
+                self.issue = max(self.issue, self.started[-self.depth])
+            start = np.maximum(self.finish, self.issue)
+            self.started.append(int(start.max()))
+            if len(self.started) > self.depth:
+                self.started.pop(0)
+            self.finish = start + row
+            self.j += 1
+
+    @property
+    def cycles(self) -> int:
+        if self.depth <= 0:
+            return self.barrier
+        return int(max(self.finish.max(initial=0), self.issue + 1))
+
+
 def queue_cycles(work: np.ndarray, depth: int) -> int:
     """Cycles for units fed pass by pass through operand queues of ``depth`` entries (module doc).
 
@@ -164,18 +213,9 @@ def queue_cycles(work: np.ndarray, depth: int) -> int:
     issued a cycle after pass j-1 once every unit has started pass j - depth.  Depth 0 is a barrier:
     each pass takes its slowest unit's work (at least a cycle).
     """
-    passes, units = work.shape
-    if depth <= 0 or passes * units > MAX_CELLS:
-        return int(np.maximum(work.max(axis=1), 1).sum())
-    finish = np.zeros(units, dtype=np.int64)
-    started = np.zeros(passes, dtype=np.int64)  # per pass, when its last unit started it
-    issue = -1
-    for j in range(passes):
-        issue = issue + 1 if j < depth else max(issue + 1, int(started[j - depth]))
-        start = np.maximum(finish, issue)
-        started[j] = start.max()
-        finish = start + work[j]
-    return int(max(finish.max(), issue + 1))
+    q = QueueModel(work.shape[1], depth)
+    q.feed(work)
+    return q.cycles
 
 
 def actual_work(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pass_inner: int) -> ActualWork:
@@ -186,13 +226,23 @@ def actual_work(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pas
     """
     ms = arch.mac_sparse
     cond = ms.condition_on if ms is not None else ("filter", "ifmap")
-    work = work_matrix(nest, arch, m, masks, pass_inner, cond)
-    pairs = int(work.sum()) if set(cond) == {"filter", "ifmap"} else nonzero_pairs(nest, masks)
     depth = arch.levels[arch.array_level].queue_depth
-    busy = work.sum(axis=0)
-    mean = work.mean(axis=1).sum()
-    cycles = queue_cycles(work, depth)
+    busy, q = None, None
+    passes = performed = 0
+    max_sum = mean_sum = 0.0
+    for block in work_blocks(nest, arch, m, masks, pass_inner, cond):
+        if busy is None:
+            busy = np.zeros(block.shape[1], dtype=np.int64)
+            q = QueueModel(block.shape[1], depth if block.shape[1] * 1 <= MAX_CELLS else 0)
+        busy += block.sum(axis=0)
+        passes += block.shape[0]
+        performed += int(block.sum())
+        max_sum += float(block.max(axis=1).sum())
+        mean_sum += float(block.mean(axis=1).sum())
+        q.feed(block)
+    pairs = performed if set(cond) == {"filter", "ifmap"} else nonzero_pairs(nest, masks)
+    cycles = q.cycles
     return ActualWork(
-        effective_macs=pairs, performed_macs=int(work.sum()), passes=work.shape[0], units=work.shape[1], compute_cycles=cycles,
-        busy_cycles=busy, imbalance_factor=float(work.max(axis=1).sum() / mean) if mean else 1.0,
+        effective_macs=pairs, performed_macs=performed, passes=passes, units=busy.size, compute_cycles=cycles,
+        busy_cycles=busy, imbalance_factor=max_sum / mean_sum if mean_sum else 1.0,
         load_efficiency=float(busy.mean() / cycles) if cycles else 1.0, queue_depth=depth)

@@ -177,12 +177,17 @@ def draw_tensor(spec: DrawDensitySpec, shape: tuple[int, ...]) -> np.ndarray:
     rng = np.random.default_rng(spec.seed)
     d = spec.density
     if spec.draw == "uniform":
-        p = np.full(shape, d)
+        p = np.float32(d)
     else:
         lead = shape[:2] if spec.draw == "per_channel" else shape[:3]
-        per = np.clip(d * (1.0 + spec.spread * rng.uniform(-1.0, 1.0, size=lead)), 0.0, 1.0)
+        per = np.clip(d * (1.0 + spec.spread * rng.uniform(-1.0, 1.0, size=lead)), 0.0, 1.0).astype(np.float32)
         p = np.broadcast_to(per.reshape(lead + (1,) * (len(shape) - len(lead))), shape)
-    return rng.random(shape) < p
+    out = np.empty(shape, dtype=bool)
+    flat, pf = out.reshape(-1), np.broadcast_to(p, shape).reshape(-1)
+    step = 1 << 22  # draw in blocks: a few MB of random floats at a time, whatever the tensor's size
+    for i in range(0, flat.size, step):
+        flat[i:i + step] = rng.random(min(step, flat.size - i), dtype=np.float32) < pf[i:i + step]
+    return out
 
 
 def operand_masks(density: LayerDensity, nest: LoopNest) -> dict[str, np.ndarray]:
