@@ -245,3 +245,40 @@ def test_compare_dense_reports_speedup_and_saving(tmp_path):
     assert 0 < tot["energy_saving"] < 1
     assert rep["inputs"]["arch"]["levels"][-1]["formats"] == {"ifmap": {"type": "eyeriss_rlc"},
                                                              "ofmap": {"type": "eyeriss_rlc"}}
+
+
+def _matmul_arch(fmt, action):
+    d = {"name": "mm", "clock_mhz": 100, "default_dataflow": "os", "word_bits": 16,
+         "mac": {"energy_pj": 1.0, "sparse": {"action": action, "condition_on": ["filter", "ifmap"]},
+                 "check_pj": 0.05},
+         "levels": [{"name": "RF", "capacity_words": {"filter": 256, "ifmap": 256, "ofmap": 64},
+                     "formats": {"filter": fmt, "ifmap": fmt}, "energy": {"read_pj": 1.0, "fill_pj": 1.0,
+                                                                          "update_pj": 1.0}},
+                    {"name": "GLB", "capacity_words": 200000, "fanout": {"rows": 8, "cols": 8},
+                     "formats": {"filter": fmt, "ifmap": fmt}, "energy": {"read_pj": 6.0, "fill_pj": 6.0,
+                                                                          "update_pj": 6.0}}],
+         "dram": {"bw_bytes_per_cycle": 1000, "formats": {"filter": fmt, "ifmap": fmt},
+                  "energy": {"read_pj": 200.0, "fill_pj": 200.0, "update_pj": 200.0}}}
+    return build_arch(d, "mm.yaml")
+
+
+def test_bitmask_gating_is_flat_and_coordinate_list_skipping_scales_with_a_low_density_crossover():
+    """A 128^3 sparse matrix product: bitmask + gating keeps its cycles across density, a coordinate list
+    (14-bit coordinates) + skipping scales them with density; their energies cross at a low density
+    (where the coordinates per non-zero outweigh a bit per word: near 1/14)."""
+    bm, coo = _matmul_arch({"type": "bitmask"}, "gate"), _matmul_arch({"type": "coo", "coord_bits": 14}, "skip")
+    nest0 = LoopNest(dims=dict(N=128, G=1, M=128, C=128, P=1, Q=1, R=1, S=1), H=1, W=1)
+    m = search(nest0, _matmul_arch({"type": "dense"}, "gate"), load_dataflow("os"), budget=80).best.mapping
+    rows = []
+    for d in (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01):
+        nest = replace(nest0, density=(d, d, 1.0))
+        eb, ec = evaluate(nest, bm, m), evaluate(nest, coo, m)
+        rows.append((d, eb.energy.total_pj, ec.energy.total_pj, simulate(nest, bm, m).compute_cycles,
+                     simulate(nest, coo, m).compute_cycles))
+    assert len({r[3] for r in rows}) == 1  # gating: flat
+    cc = [r[4] for r in rows]
+    assert all(a >= b for a, b in zip(cc, cc[1:]))  # skipping: falls with density...
+    assert cc[0] > cc[1] > cc[2] > cc[3]  # ...strictly while a pass has work (a pass takes a cycle at least)
+    cheaper = [r[0] for r in rows if r[2] < r[1]]  # densities where the coordinate list wins on energy
+    assert cheaper and max(cheaper) <= 0.2 and min(r[0] for r in rows) in cheaper
+    assert rows[0][1] < rows[0][2]  # dense: the bitmask is cheaper
