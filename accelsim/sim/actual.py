@@ -168,9 +168,10 @@ def work_matrix(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pas
 def nonzero_pairs(nest: LoopNest, masks: dict) -> int:
     """MACs whose filter and ifmap words are both non-zero (padding is zero), counted directly."""
     d = nest.dims
-    w = masks["filter"].reshape(d["G"], d["M"], d["C"], d["R"], d["S"]).astype(np.float64)
-    xw = _windows(nest, masks["ifmap"]).astype(np.float64)  # float64: sums exact to 2**53
-    return int(round(float(np.einsum("gmcrs,ngcpqrs->", w, xw, optimize=True))))
+    # for each (g, c, r, s): (non-zero weights over m) x (non-zero window words over n, p, q), in integers
+    w = masks["filter"].reshape(d["G"], d["M"], d["C"], d["R"], d["S"]).sum(axis=1, dtype=np.int64)
+    x = _windows(nest, masks["ifmap"]).sum(axis=(0, 3, 4), dtype=np.int64)  # [G, C, R, S]
+    return int((w * x).sum())
 
 
 class QueueModel:
