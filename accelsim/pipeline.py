@@ -120,7 +120,8 @@ def _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, tr
     try:
         sr = search(nest, arch, dataflow, objective, budget, confirm_k=confirm)
     except InputError as e:
-        raise InputError(f"cannot be mapped on {arch.name} ({arch.path}): {e.message}", source=path,
+        where = f" [{e.source}: {e.field}]" if e.field and e.source == arch.path else ""
+        raise InputError(f"cannot be mapped on {arch.name} ({arch.path}): {e.message}{where}", source=path,
                          field=f"layer {short(name)}") from None
     if sr.sim is not None and not exact and not trace:
         return sr, sr.sim

@@ -214,8 +214,10 @@ def _formats(spec, keeps, src: str, where: str, bits: dict) -> dict:
     out = {}
     if spec is None:
         return out
+    if spec.ofmap is not None and spec.psum is not None:
+        raise InputError("give ofmap or psum, not both", source=src, field=where)
     for t in TENSORS:
-        f = getattr(spec, t)
+        f = getattr(spec, t) or (spec.psum if t == "ofmap" else None)
         if f is None:
             continue
         if t not in keeps:

@@ -112,6 +112,7 @@ class PerTensorFormatSpec(Strict):
     filter: FormatSpec | None = None
     ifmap: FormatSpec | None = None
     ofmap: FormatSpec | None = None
+    psum: FormatSpec | None = None  # the ofmap's other name
 
 
 class SparseActionSpec(Strict):
