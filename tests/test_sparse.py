@@ -243,6 +243,13 @@ def test_compare_dense_reports_speedup_and_saving(tmp_path):
         assert sp["metadata_bytes"]["DRAM"] > 0
     tot = rep["totals"]["sparse"]
     assert 0 < tot["energy_saving"] < 1
+    import csv
+    rows = list(csv.DictReader((tmp_path / "layers.csv").open()))
+    assert [r["layer"] for r in rows] == ["conv3", "conv4"]
+    for r, l in zip(rows, rep["layers"]):
+        assert r["sparse_mode"] == "statistical"
+        assert float(r["speedup_vs_dense"]) == pytest.approx(l["sparse"]["speedup"], rel=1e-3)
+        assert float(r["energy_saving_vs_dense"]) == pytest.approx(l["sparse"]["energy_saving"], abs=1e-4)
     assert rep["inputs"]["arch"]["levels"][-1]["formats"] == {"ifmap": {"type": "eyeriss_rlc"},
                                                              "ofmap": {"type": "eyeriss_rlc"}}
 

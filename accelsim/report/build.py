@@ -214,11 +214,17 @@ STALL_CAUSES = ("fill", "dram", "glb", "noc", "pipeline", "drain")
 def csv_fields(report: dict) -> list[str]:
     """Columns of ``layers.csv``: fixed figures, then one energy column per entry of the breakdown."""
     entries = list(report["totals"]["energy_by_level_pj"])
+    sparse = SPARSE_COLUMNS if report["totals"].get("sparse") else []
     return (["layer", "type", "shape", "macs", "cycles", "compute_cycles", "stall_cycles"]
             + [f"stall_{c}_cycles" for c in STALL_CAUSES]
             + ["bound_by", "model_cycles", "active_pes", "utilization", "energy_pj", "pj_per_mac"]
             + [f"energy_{l}_pj" for l in entries]
-            + ["dram_bytes", "mappings_evaluated", "search_exhaustive", "reused_from"])
+            + ["dram_bytes", "mappings_evaluated", "search_exhaustive", "reused_from"] + sparse)
+
+
+#: The sparse columns of ``layers.csv`` (only when the run has sparse operands or features).
+SPARSE_COLUMNS = ["sparse_mode", "effective_macs", "metadata_bytes", "imbalance_factor", "speedup_vs_dense",
+                  "energy_saving_vs_dense"]
 
 
 def arch_keeps(arch) -> dict:
@@ -245,5 +251,13 @@ def to_csv(report: dict) -> str:
             row[f"stall_{c}_cycles"] = l["stall_cycles_by_cause"][c]
         for lv in report["totals"]["energy_by_level_pj"]:
             row[f"energy_{lv}_pj"] = f"{l['energy_by_level_pj'][lv]:.1f}"
+        sp = l.get("sparse")
+        if "sparse_mode" in fields and sp:
+            row.update(sparse_mode=sp["mode"], effective_macs=f"{sp['effective_macs']:.0f}",
+                       metadata_bytes=f"{sum(sp.get('metadata_bytes', {}).values()):.0f}",
+                       imbalance_factor=f"{sp['imbalance_factor']:.4f}",
+                       speedup_vs_dense=f"{sp['speedup']:.4f}" if sp.get("speedup") else "",
+                       energy_saving_vs_dense=f"{sp['energy_saving']:.4f}" if sp.get("energy_saving") is not None
+                       else "")
         w.writerow(row)
     return buf.getvalue()
