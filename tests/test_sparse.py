@@ -155,6 +155,8 @@ BAD_ARCH = [
      "dram.formats.filter", "has no run_bits"),
     ("yaml_on_key", lambda d: d["mac"].update(sparse={"action": "gate", True: ["ifmap"]}),
      "mac.sparse", ""),
+    ("queue_off_the_array", lambda d: d["levels"][0].update(queue_depth=4), "levels.0.queue_depth",
+     "PE array's level"),
     ("format_of_bypassed", lambda d: d["levels"][0].update(keeps=["filter", "ofmap"], capacity_words={
         "filter": 224, "ofmap": 24}, formats={"ifmap": {"type": "bitmask"}}),
      "levels.0.formats.ifmap", "not kept"),

@@ -166,6 +166,9 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
         if lv.noc is not None and not declared[i]:
             raise InputError("a NoC is stated, but the level has no fan-out (set fanout: {rows, cols})",
                              source=src, field=f"{where}.noc")
+        if lv.queue_depth and i != array:
+            raise InputError(f"operand queues sit between the PE array's level (levels.{array}) and its PEs; "
+                             "give queue_depth there", source=src, field=f"{where}.queue_depth")
         formats = _formats(lv.formats, keeps, src, f"{where}.formats", lbits)
         sparse_reads = {}
         if lv.sparse_reads is not None:
