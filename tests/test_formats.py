@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from accelsim.cost.formats import (Bitmask, CompressedSparse, CoordinateList, Dense, EyerissRLC, FormatSize,
-                                   RunLength, expected_run_entries, infinite_fiber_run_entries, parse_format)
+                                   RunLength, parse_format)
+from accelsim.cost.runs import expected_run_entries, infinite_fiber_run_entries
 
 VB = 16  # value bits used by the oracle tests (Eyeriss levels are 16 bits)
 

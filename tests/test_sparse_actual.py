@@ -17,7 +17,7 @@ from accelsim.arch import build_arch
 from accelsim.mapping import load_dataflow
 from accelsim.mapper.search import search
 from accelsim.sim import simulate
-from accelsim.sim.actual import actual_work, nonzero_pairs, queue_cycles, work_matrix
+from accelsim.sim.actual import nonzero_pairs, queue_cycles, work_matrix
 from accelsim.sim.schedule import build_schedule
 from accelsim.workload import DIMS, LoopNest
 from accelsim.workload.density import DrawDensitySpec, draw_tensor, tensor_shapes

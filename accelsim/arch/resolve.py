@@ -14,7 +14,8 @@ from ..workload.loopnest import TENSORS
 from .. import limits as L
 from . import energy_table as et
 from .schema import ActionEnergySpec, ArchSpec, PerTensorEnergySpec
-from .spec import ActionEnergy, Architecture, NocLink, Partition, SparseAction, StorageLevel, WriteBuffer
+from .levels import ActionEnergy, NocLink, Partition, SparseAction, StorageLevel, WriteBuffer
+from .spec import Architecture
 
 RESERVED = ("mac", "noc")
 

@@ -153,7 +153,7 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 
 
 class WriteBufferSpec(Strict):
-    """An ofmap write buffer (see :class:`accelsim.arch.spec.WriteBuffer`): words of the ofmap's width."""
+    """An ofmap write buffer (see :class:`accelsim.arch.levels.WriteBuffer`): words of the ofmap's width."""
 
     capacity_words: Words
     double_buffered: bool = False

@@ -1,8 +1,8 @@
 """Cost stage: per-loop traffic, exact access counts, buffer fits and a first latency model for a mapping."""
 
 from .latency import Latency, latency, prefetched_inputs, top_double_buffered
-from .model import (ACTIONS, AccessCounts, LevelCounts, NocCounts, access_counts, dram_bytes, fits, level_fits,
-                    tile_words, valid_macs)
+from .fits import fits, level_fits, tile_words
+from .model import ACTIONS, AccessCounts, LevelCounts, NocCounts, access_counts, dram_bytes, valid_macs
 from .traffic import Hop, hops, loop_strides, outer_loops
 
 __all__ = ["ACTIONS", "AccessCounts", "Hop", "Latency", "LevelCounts", "NocCounts", "access_counts", "dram_bytes",

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import RELEVANT, TENSORS, LoopNest
-from .model import AccessCounts, bank_shares, dram_bytes, partition_ref_bits
+from .fits import bank_shares, partition_ref_bits
+from .model import AccessCounts, dram_bytes
 
 
 @dataclass

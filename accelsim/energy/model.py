@@ -1,7 +1,7 @@
 """Energy = sum over levels and tensors of access count x energy per action (pJ).
 
 Per the project's design notes: every access costs its level's energy for
-that tensor and action (:class:`~accelsim.arch.spec.ActionEnergy`, per word of
+that tensor and action (:class:`~accelsim.arch.levels.ActionEnergy`, per word of
 that tensor, vector entries already divided by their ``block``): reads,
 read-modify-write reads and drains cost ``read_pj``; fills ``fill_pj``;
 updates ``update_pj``.  MACs cost ``mac_pj`` each.  NoC: every word delivered

@@ -28,7 +28,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..arch.spec import Architecture
-from ..cost.model import fits
+from ..cost.fits import fits
 from ..errors import InputError, short
 from ..files import load_yaml
 from ..validation import validate

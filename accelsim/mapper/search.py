@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 from ..arch.spec import Architecture
 from ..cost.latency import Latency, latency
-from ..cost.model import AccessCounts, access_counts, tile_words
+from ..cost.fits import tile_words
+from ..cost.model import AccessCounts, access_counts
 from ..energy.model import Energy, energy
 from ..errors import MappingError
 from ..sim.engine import SimResult

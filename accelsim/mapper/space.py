@@ -37,7 +37,7 @@ from ..workload.loopnest import DIMS, RELEVANT, TENSORS, LoopNest
 from ..mapping.dataflow import Dataflow, stationary_order
 from ..mapping.mapping import Mapping, slots_of
 from ..cost.latency import is_systolic
-from ..cost.model import fit_checker, write_buffer_fits
+from ..cost.fits import fit_checker, write_buffer_fits
 from .tilings import (OutOfWork, Work, array_levels, divisors, glb_candidates, pe_levels, rf_candidates,
                       spatial_below)
 

@@ -4,7 +4,7 @@ Part of the mapping space (:mod:`accelsim.mapper.space`): every walk takes a
 :class:`Work` allowance of fit checks, and tiles grow monotonically with each
 factor, so each dim's walk stops at its first factor that does not fit.
 Fits are checked per partition of the levels that keep each tensor
-(bypassed tensors take no room), by :func:`accelsim.cost.model.fit_checker`.
+(bypassed tensors take no room), by :func:`accelsim.cost.fits.fit_checker`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..cost.latency import top_double_buffered
-from ..cost.model import fit_checker, level_fits_ok, write_buffer_fits
+from ..cost.fits import fit_checker, level_fits_ok, write_buffer_fits
 from ..workload.loopnest import DIMS
 
 #: Fit checks one walk of the tilings may make (~1-3 s); the bundled layers need at most ~230,000.

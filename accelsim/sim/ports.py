@@ -17,7 +17,7 @@ own read and write ports; each word passing through uses both.
 from __future__ import annotations
 
 from ..arch.spec import Architecture
-from ..cost.model import bank_shares, partition_ref_bits
+from ..cost.fits import bank_shares, partition_ref_bits
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import LoopNest
 
