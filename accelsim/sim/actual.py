@@ -33,8 +33,6 @@ from ..arch.spec import Architecture
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import DIMS, LoopNest
 
-#: Units beyond which the per-pass queue walk is skipped (the barrier bound is used instead).
-MAX_CELLS = 1 << 26
 #: Mask words converted for one einsum at a time (the masks are split along an output axis beyond it).
 CHUNK_WORDS = 1 << 24
 
@@ -234,7 +232,7 @@ def actual_work(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pas
     for block in work_blocks(nest, arch, m, masks, pass_inner, cond):
         if busy is None:
             busy = np.zeros(block.shape[1], dtype=np.int64)
-            q = QueueModel(block.shape[1], depth if block.shape[1] * 1 <= MAX_CELLS else 0)
+            q = QueueModel(block.shape[1], depth)
         busy += block.sum(axis=0)
         passes += block.shape[0]
         performed += int(block.sum())
