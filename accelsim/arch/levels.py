@@ -105,6 +105,36 @@ class NocLink:
 
 
 @dataclass(frozen=True)
+class CartesianArray:
+    """Each MAC unit of the array is an F x I multiplier array forming Cartesian products (SCNN:
+    Parashar et al., "SCNN: An Accelerator for Compressed-sparse Convolutional Neural Networks",
+    ISCA 2017, Sec. III-IV; timing in :mod:`accelsim.cost.cartesian`).
+
+    Per cycle the unit multiplies F filter words by I ifmap words, every pair (all F x I products),
+    from the operands of its pass that share the contracted coordinates (g, c); with ``mac.sparse``
+    skipping, only the non-zero words.  The products scatter through a crossbar to the accumulator
+    banks, one product per bank per cycle.
+
+    Attributes:
+        filter_lanes: F, filter words per cycle.
+        ifmap_lanes: I, ifmap words per cycle.
+        accumulator_banks: banks behind the scatter crossbar (None: no bank limit).
+    """
+
+    filter_lanes: int
+    ifmap_lanes: int
+    accumulator_banks: int | None = None
+
+    @property
+    def multipliers(self) -> int:
+        return self.filter_lanes * self.ifmap_lanes
+
+    def to_dict(self) -> dict:
+        return {"filter_lanes": self.filter_lanes, "ifmap_lanes": self.ifmap_lanes,
+                "accumulator_banks": self.accumulator_banks}
+
+
+@dataclass(frozen=True)
 class StorageLevel:
     """One storage level, resolved.
 

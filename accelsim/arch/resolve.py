@@ -14,7 +14,7 @@ from ..workload.loopnest import TENSORS
 from .. import limits as L
 from . import energy_table as et
 from .schema import ActionEnergySpec, ArchSpec, PerTensorEnergySpec
-from .levels import ActionEnergy, NocLink, Partition, SparseAction, StorageLevel, WriteBuffer
+from .levels import ActionEnergy, CartesianArray, NocLink, Partition, SparseAction, StorageLevel, WriteBuffer
 from .spec import Architecture
 
 RESERVED = ("mac", "noc")
@@ -210,6 +210,7 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
         resolved_path=resolved_path, bundled=bundled,
         mac_sparse=None if ms is None else SparseAction(ms.action, tuple(dict.fromkeys(ms.condition_on))),
         mac_check_pj=s.mac.check_pj, compressed_fit=s.compressed_fit,
+        mac_cartesian=None if s.mac.cartesian is None else CartesianArray(**s.mac.cartesian.model_dump()),
     )
 
 

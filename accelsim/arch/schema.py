@@ -215,10 +215,20 @@ class WordBits(Strict):
     ofmap: Bits
 
 
+class CartesianSpec(Strict):
+    """A MAC unit that is an F x I multiplier array forming Cartesian products (SCNN; see
+    :class:`accelsim.arch.levels.CartesianArray`)."""
+
+    filter_lanes: int = Field(ge=1, le=4096)
+    ifmap_lanes: int = Field(ge=1, le=4096)
+    accumulator_banks: int | None = Field(default=None, ge=1, le=65536)
+
+
 class MacSpec(Strict):
     energy_pj: Energy | None = None
     sparse: SparseActionSpec | None = None
     check_pj: Energy = 0.0  # per MAC considered: the zero check, or the intersection when skipping
+    cartesian: CartesianSpec | None = None
 
 
 class ArchHeader(Strict):

@@ -67,7 +67,7 @@ from ..errors import InputError
 from ..files import load_yaml
 from ..validation import validate
 from ..workload.loopnest import TENSORS
-from .levels import NocLink, SparseAction, StorageLevel
+from .levels import CartesianArray, NocLink, SparseAction, StorageLevel
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class Architecture:
         mac_check_pj: energy per MAC considered of the zero check (or the intersection when skipping), pJ.
         compressed_fit: buffer-fit policy for compressed tiles: ``expected`` (the expected compressed
             size) or ``worst`` (the largest: every word non-zero, metadata included).
+        mac_cartesian: the :class:`CartesianArray` each MAC unit is (SCNN), or None (one MAC per cycle).
     """
 
     name: str
@@ -104,11 +105,13 @@ class Architecture:
     mac_sparse: SparseAction | None = None
     mac_check_pj: float = 0.0
     compressed_fit: str = "expected"
+    mac_cartesian: CartesianArray | None = None
 
     @cached_property
     def sparse(self) -> bool:
-        """Whether any level stores a tensor compressed, gates or skips reads, or the MAC gates or skips."""
-        return self.mac_sparse is not None or any(
+        """Whether any level stores a tensor compressed, gates or skips reads, the MAC gates or skips, or
+        the MAC units are Cartesian-product arrays (their timing goes through the sparse accounting)."""
+        return self.mac_sparse is not None or self.mac_cartesian is not None or any(
             any(f["type"] != "dense" for f in lv.formats.values()) or lv.sparse_reads for lv in self.levels)
 
     @property
@@ -149,6 +152,12 @@ class Architecture:
     def mac_units(self) -> int:
         """MAC units: the innermost level's instances times its fan-out."""
         return self.levels[0].instances * self.levels[0].fanout
+
+    @property
+    def peak_macs_per_cycle(self) -> int:
+        """MACs the array can do per cycle: the MAC units, times each one's multipliers for a
+        Cartesian-product array (the denominator of utilization)."""
+        return self.mac_units * (self.mac_cartesian.multipliers if self.mac_cartesian is not None else 1)
 
     def keepers(self, tensor: str) -> tuple[int, ...]:
         """Indices of the levels that keep ``tensor``, innermost first (DRAM always last)."""
@@ -214,6 +223,7 @@ class Architecture:
             "default_dataflow": self.default_dataflow,
             "pe_array": {"rows": self.rows, "cols": self.cols},
             "mac_units": self.mac_units,
+            "peak_macs_per_cycle": self.peak_macs_per_cycle,
             "word_bits": self.word_bits,
             "mac_energy_pj": self.mac_pj,
             "levels": [lv.to_dict() for lv in self.levels],
@@ -222,6 +232,7 @@ class Architecture:
             "mac_sparse": None if self.mac_sparse is None else {"action": self.mac_sparse.action,
                                                                 "condition_on": list(self.mac_sparse.condition_on)},
             "mac_check_pj": self.mac_check_pj,
+            "mac_cartesian": None if self.mac_cartesian is None else self.mac_cartesian.to_dict(),
             "compressed_fit": self.compressed_fit,
             "defaults_used": list(self.defaults_used),
         }

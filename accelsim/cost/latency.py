@@ -104,7 +104,7 @@ def latency(nest: LoopNest, arch: Architecture, m: Mapping, counts: AccessCounts
     :func:`~accelsim.sim.systolic.fold_cycles` less its T streaming steps)."""
     compute = m.temporal_steps
     sp = counts.sparsity
-    if sp is not None and sp.compute_share < 1.0:  # skipping: only the MACs with non-zero operands take cycles
+    if sp is not None and sp.compute_share != 1.0:  # skipping, or a Cartesian-product array (cost.cartesian)
         compute = _ceil(compute * sp.compute_share)
     if is_systolic(arch):
         load = 0 if stationary == "ofmap" else arch.rows

@@ -47,6 +47,7 @@ from ..arch.spec import Architecture
 from ..errors import InputError
 from ..mapping.mapping import Mapping
 from ..workload.loopnest import COORDS, TENSORS, LoopNest
+from .cartesian import cartesian_pass
 from .coordinate import pattern_size
 from .formats import FormatSize, FormatSpecError, parse_format
 
@@ -80,8 +81,13 @@ class Sparsity:
     Attributes:
         levels: ``{level name: {tensor: TensorSparsity}}`` for every level and tensor it keeps.
         effective_macs: expected non-zero (filter, ifmap) pairs.
-        mac_energy_share: share of the MACs that spend energy (gating or skipping), 1.0 if neither.
-        compute_share: share of the compute cycles left (skipping), 1.0 otherwise.
+        mac_energy_share: MACs (multiplications) performed per MAC of the layer: the share that spends
+            energy under gating or skipping, 1.0 if neither; for a Cartesian-product array
+            (:mod:`.cartesian`) its products, which may exceed the MACs (products no output needs).
+        compute_share: compute cycles per MAC step of the mapping: the share left by skipping, 1.0
+            otherwise; for a Cartesian-product array its cycles per pass / the pass's MAC steps.
+        mac_skip: whether the MACs not performed also leave the psum at the innermost ofmap keeper
+            untouched (skipping; gating still clocks the accumulate).
         check_pj: energy of the zero checks (or intersections) over the layer, pJ.
         fit: the buffer-fit policy, ``expected`` or ``worst``.
     """
@@ -92,6 +98,7 @@ class Sparsity:
     compute_share: float = 1.0
     check_pj: float = 0.0
     fit: str = "expected"
+    mac_skip: bool = False
 
     def of(self, level: str, tensor: str) -> TensorSparsity:
         return self.levels.get(level, {}).get(tensor, DENSE)
@@ -159,11 +166,17 @@ def sparsity(nest: LoopNest, arch: Architecture, m: Mapping | None) -> Sparsity 
         levels[lv.name] = per
     ms = arch.mac_sparse
     share = prod(d[o] for o in ms.condition_on) if ms is not None else 1.0
+    compute = share if ms is not None and ms.action == "skip" else 1.0
+    if arch.mac_cartesian is not None and m is not None:
+        cp = cartesian_pass(nest, arch, m)
+        compute = cp.cycles / cp.pass_steps
+        share = cp.products * (m.temporal_steps // cp.pass_steps) * m.active_macs / nest.macs
     from .model import valid_macs  # (model imports this module)
 
     return Sparsity(levels=levels, effective_macs=valid_macs(nest) * d["filter"] * d["ifmap"],
-                    mac_energy_share=share, compute_share=share if ms is not None and ms.action == "skip" else 1.0,
-                    check_pj=nest.macs * arch.mac_check_pj if ms is not None else 0.0, fit=arch.compressed_fit)
+                    mac_energy_share=share, compute_share=compute,
+                    check_pj=nest.macs * arch.mac_check_pj if ms is not None else 0.0, fit=arch.compressed_fit,
+                    mac_skip=ms is not None and ms.action == "skip" or arch.mac_cartesian is not None)
 
 
 def fit_bits(nest: LoopNest, arch: Architecture, level: int, tensor: str) -> float:
@@ -214,6 +227,9 @@ def scaled_counts(arch: Architecture, nest: LoopNest, counts, sp: Sparsity | Non
                 a = {k: v * r for k, v in a.items()}
                 if t != "ofmap" and inner[t] == lv.index and (ts.read_skip or not timing):
                     a["reads"] *= ts.read_share
+                if t == "ofmap" and inner[t] == lv.index and sp.mac_skip and not lv.is_dram:  # skipped MACs
+                    for k in ("reads", "rmw_reads", "updates"):
+                        a[k] *= sp.mac_energy_share
                 if t == "ofmap" and lv.is_dram:
                     final = min(c.updates, nest.tensor_words("ofmap"))
                     a["updates"] = (c.updates - final) * r + final * ts.final_ratio

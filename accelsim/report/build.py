@@ -40,9 +40,11 @@ def layer_report(lr, arch, dense: dict | None = None) -> LayerReport:
     parts = {"compute": sim.compute_cycles, **stalls}
     bound_by = max(parts, key=lambda k: (parts[k], k == "compute"))
     macs = nest.macs
-    units = arch.mac_units
+    units = arch.peak_macs_per_cycle
     e = ev.energy
     m = ev.mapping
+    sparse = sparse_record(ev.counts, arch, layer, dense.get(layer.name) if dense else None, sim.actual)
+    work = sparse["effective_macs"] if sparse is not None else macs  # MACs worth doing
     return LayerReport(**{
         "name": layer.name,
         "type": layer.type,
@@ -71,15 +73,15 @@ def layer_report(lr, arch, dense: dict | None = None) -> LayerReport:
         "model_bound_cycles": lat.bounds,
         "active_pes": m.used(m.spatial_between(arch.array_level - 1, arch.array_level)),
         "active_macs": m.active_macs,
-        "spatial_utilization": m.active_macs / units,
-        "utilization": macs / (units * sim.cycles),
+        "spatial_utilization": m.active_macs / arch.mac_units,
+        "utilization": work / (units * sim.cycles),
         "accesses_words": ev.counts.as_dict(),
         "dram_bytes": dram_bytes(arch, ev.counts),
         "energy_pj": e.total_pj,
         "energy_by_level_pj": {l: e.level_pj(l) for l in energy_entries(arch)},
         "energy_by_level_tensor_pj": e.by_level_tensor,
         "pj_per_mac": e.total_pj / macs,
-        "sparse": sparse_record(ev.counts, arch, layer, dense.get(layer.name) if dense else None, sim.actual),
+        "sparse": sparse,
     })
 
 
@@ -180,7 +182,8 @@ def make_report(res: NetworkResult, dense: NetworkResult | None = None) -> Repor
             compute_cycles=sum(l.compute_cycles for l in layers),
             stall_cycles_by_cause=stalls,
             latency_s=cycles / (arch.clock_mhz * 1e6),
-            utilization=macs / (arch.mac_units * cycles) if cycles else 0.0,
+            utilization=sum(l.sparse["effective_macs"] if l.sparse else l.macs for l in layers)
+            / (arch.peak_macs_per_cycle * cycles) if cycles else 0.0,
             energy_pj=energy,
             energy_by_level_pj=by_level,
             pj_per_mac=energy / macs if macs else 0.0,

@@ -32,7 +32,9 @@ class LayerReport(_Record):
         bound_by: the largest of compute and the stall causes; busy_cycles_by_resource.
         model_cycles, model_bound_by, model_bound_cycles: the mapper's analytical latency.
         active_pes: PEs of the array level's fan-out used; active_macs: MAC units used;
-        spatial_utilization = active_macs / MAC units; utilization = MACs / (MAC units x cycles).
+        spatial_utilization = active_macs / MAC units; utilization = MACs / (peak MACs per cycle x
+        cycles), with sparse operands the effective MACs (non-zero pairs) instead of the MACs, and a
+        Cartesian-product unit counting its multipliers in the peak.
         accesses_words: per level and tensor (words); dram_bytes; energy_pj, energy_by_level_pj
         (MAC, each level by name, NoC), energy_by_level_tensor_pj, pj_per_mac.
         sparse: with sparse operands or sparse features (None otherwise): ``mode`` (statistical),

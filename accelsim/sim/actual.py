@@ -95,44 +95,71 @@ def _digits(m: Mapping, dim: str) -> list[tuple[str, int]]:
     return [(s.name, m.factors[s.name][dim]) for s in m.slots if m.factors[s.name][dim] > 1]
 
 
+def operand_mask(nest: LoopNest, masks: dict, tensor: str, condition_on) -> np.ndarray:
+    """The filter as [G, M, C, R, S] or the ifmap as [N, G, C, H, W]: its non-zero mask when the MACs
+    condition on it, else all True."""
+    d = nest.dims
+    x = masks[tensor] if tensor in condition_on else np.broadcast_to(True, masks[tensor].shape)
+    if tensor == "filter":
+        return x.reshape(d["G"], d["M"], d["C"], d["R"], d["S"])
+    return x.reshape(d["N"], d["G"], d["C"], nest.H, nest.W)
+
+
+class DigitLayout:
+    """A mapping's dims split into digit axes (module doc), each named by an einsum letter.
+
+    Attributes:
+        axes: per dim, ``[(slot name or None, factor, letter)]``, outermost slot first.
+        pad_to: per dim, the product of its factors (a bound padded up for imperfect factors).
+        pass_axes, unit_axes: ``[(letter, factor)]`` of the digits naming a pass (temporal slots of the
+            levels above ``pass_inner``) and a MAC unit (spatial slots), in slot order (outermost first).
+        units: MAC units (product of the unit digits).
+    """
+
+    def __init__(self, m: Mapping, pass_inner: int):
+        letters = iter(string.ascii_letters)
+        self.axes, self.pad_to = {}, {}
+        for dim in DIMS:
+            self.axes[dim] = [(name, f, next(letters)) for name, f in _digits(m, dim)] or [(None, 1, next(letters))]
+            self.pad_to[dim] = int(np.prod([f for _, f, _ in self.axes[dim]]))
+        self.pass_axes, self.unit_axes = [], []
+        for s in m.slots:  # outermost first: the order of the pass counter and of the unit index
+            for dim in DIMS:
+                for name, f, c in self.axes[dim]:
+                    if name == s.name and s.spatial:
+                        self.unit_axes.append((c, f))
+                    elif name == s.name and s.level > pass_inner:
+                        self.pass_axes.append((c, f))
+        self.units = int(np.prod([f for _, f in self.unit_axes], dtype=np.int64))
+        self.outer = {c for c, _ in self.pass_axes + self.unit_axes}
+
+    def letters(self, dims) -> str:
+        return "".join(c for k in dims for _, _, c in self.axes[k])
+
+    def shaped(self, arr: np.ndarray, dims) -> tuple[np.ndarray, str]:
+        """``arr`` (axes = ``dims``, each at most its bound) zero-padded to ``pad_to`` and split into digit
+        axes, with its einsum subscripts."""
+        pads = [(0, self.pad_to[k] - arr.shape[i]) for i, k in enumerate(dims)]
+        if any(p for _, p in pads):
+            arr = np.pad(arr, pads)
+        return arr.reshape([f for k in dims for _, f, _ in self.axes[k]]), self.letters(dims)
+
+
 def work_blocks(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pass_inner: int,
                 condition_on: tuple[str, ...]):
     """Effective MACs per (pass, MAC unit), as consecutive int64 blocks [passes in the block, units]:
     passes in loop order (outermost slot's digit slowest), units in slot order.  The blocks split the
     outermost pass digits so that each einsum converts at most about ``CHUNK_WORDS`` mask words and
     yields at most about ``CHUNK_WORDS`` cells (memory bounded whatever the layer)."""
-    d = nest.dims
-    w = masks["filter"] if "filter" in condition_on else np.broadcast_to(True, masks["filter"].shape)
-    x = masks["ifmap"] if "ifmap" in condition_on else np.broadcast_to(True, masks["ifmap"].shape)
-    w = w.reshape(d["G"], d["M"], d["C"], d["R"], d["S"])
-    xw = _windows(nest, x)
-    letters = iter(string.ascii_letters)
-    axes = {}
-    pad_to = {}
-    for dim in DIMS:
-        axes[dim] = [(name, f, next(letters)) for name, f in _digits(m, dim)] or [(None, 1, next(letters))]
-        pad_to[dim] = int(np.prod([f for _, f, _ in axes[dim]]))
-    pass_axes, unit_axes = [], []
-    for s in m.slots:  # outermost first: the order of the pass counter and of the unit index
-        for dim in DIMS:
-            for name, f, c in axes[dim]:
-                if name == s.name and s.spatial:
-                    unit_axes.append((c, f))
-                elif name == s.name and s.level > pass_inner:
-                    pass_axes.append((c, f))
+    w = operand_mask(nest, masks, "filter", condition_on)
+    xw = _windows(nest, operand_mask(nest, masks, "ifmap", condition_on))
+    lay = DigitLayout(m, pass_inner)
+    pass_axes, unit_axes = lay.pass_axes, lay.unit_axes
     cells = int(np.prod([f for _, f in pass_axes + unit_axes], dtype=np.int64))
     dtype = np.float32 if nest.macs // max(1, cells) < (1 << 24) else np.float64  # exact sums per cell
-
-    def shaped(arr, dims):
-        pads = [(0, pad_to[k] - arr.shape[i]) for i, k in enumerate(dims)]
-        if any(p for _, p in pads):
-            arr = np.pad(arr, pads)
-        return (arr.reshape([f for k in dims for _, f, _ in axes[k]]),
-                "".join(c for k in dims for _, _, c in axes[k]))
-
-    wb, wsub = shaped(w, ("G", "M", "C", "R", "S"))
-    xb, xsub = shaped(xw, ("N", "G", "C", "P", "Q", "R", "S"))
-    units = int(np.prod([f for _, f in unit_axes], dtype=np.int64))
+    wb, wsub = lay.shaped(w, ("G", "M", "C", "R", "S"))
+    xb, xsub = lay.shaped(xw, ("N", "G", "C", "P", "Q", "R", "S"))
+    units = lay.units
     # the outermost pass digits enumerated one by one: each value is a contiguous block of passes
     blocks = max(1, max(cells, wb.size + xb.size) // CHUNK_WORDS)
     lead, n = [], 1

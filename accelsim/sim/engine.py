@@ -62,6 +62,7 @@ from ..mapping.mapping import Mapping
 from ..cost.latency import prefetched_inputs, top_double_buffered
 from ..workload.loopnest import LoopNest
 from .actual import actual_work
+from .cartesian import cartesian_work
 from .passes import CAUSES, RESOURCES, Acc, LayerPasses, ceil_int
 from .schedule import INPUTS
 from .tiles import TileCost, walk_tiles
@@ -141,8 +142,11 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
     s = L.s
     aw = None
     if masks is not None:
-        aw = actual_work(nest, arch, m, masks, s.pass_inner)
-        if arch.mac_sparse is not None and arch.mac_sparse.action == "skip":
+        if arch.mac_cartesian is not None:
+            aw = cartesian_work(nest, arch, m, masks, s.pass_inner)
+        else:
+            aw = actual_work(nest, arch, m, masks, s.pass_inner)
+        if arch.mac_cartesian is not None or arch.mac_sparse is not None and arch.mac_sparse.action == "skip":
             # every pass takes the mean; the remainder goes to the first, so the passes sum to the model's
             L.compute = max(1, aw.compute_cycles // aw.passes)
             L.first_extra = max(0, aw.compute_cycles - L.compute * aw.passes)
