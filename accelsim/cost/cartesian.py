@@ -17,9 +17,11 @@ receives a tensor across it, as the simulator's schedule), and within a pass:
   SCNN does not state its rule for strides above 1; this is DNNsim's SCNN model (isakedo/DNNsim),
   taken as an assumption.
 * **Ownership.** The ifmap plane is split among the units by their output tiles: row h belongs to the
-  unit holding output row own(h) = clip(floor((h + pad_top) / stride), 0, P - 1) (and columns alike),
-  so every ifmap word is multiplied at exactly one unit (SCNN's input tiles; products falling in a
-  neighbour's output tile are its halo, exchanged at the end of the output-channel group).
+  unit holding the output row whose window is centred on it,
+  own(h) = clip(floor((h + pad_top - ((R - 1) * dilation) // 2) / stride), 0, P - 1) (columns alike;
+  own(h) = h for a stride-1 'same' convolution, SCNN's equal Wt x Ht input tiles), so every ifmap word
+  is multiplied at exactly one unit (products falling in a neighbour's output tile are its halo,
+  exchanged at the end of the output-channel group).
 * **Cycles.** A class with f filter words and a ifmap words takes ceil(f / F) * ceil(a / I) cycles;
   with the MAC skipping (``mac.sparse``), f and a count the non-zero words of its ``condition_on``
   operands (SCNN's intra-PE fragmentation is the rounding up).  A pass is the sum over its classes
@@ -88,9 +90,10 @@ def pass_extent(m: Mapping, inner: int) -> dict[str, int]:
     return ext
 
 
-def owner(n: int, pad: int, stride: int, bound: int) -> np.ndarray:
-    """own(h) for the ``n`` ifmap rows (or columns): the output row whose unit multiplies them (module doc)."""
-    return np.clip((np.arange(n) + pad) // stride, 0, bound - 1)
+def owner(n: int, pad: int, stride: int, bound: int, half: int = 0) -> np.ndarray:
+    """own(h) for the ``n`` ifmap rows (or columns): the output row whose unit multiplies them (module
+    doc); ``half`` = ((R - 1) * dilation) // 2, the window's centre offset."""
+    return np.clip((np.arange(n) + pad - half) // stride, 0, bound - 1)
 
 
 def phase_counts(n: int, step: int, stride: int, offset: int = 0) -> np.ndarray:
@@ -99,10 +102,10 @@ def phase_counts(n: int, step: int, stride: int, offset: int = 0) -> np.ndarray:
 
 
 @lru_cache(maxsize=4096)
-def _tile_classes(size: int, pad: int, stride: int, out: int, tile: int) -> tuple:
+def _tile_classes(size: int, pad: int, stride: int, out: int, tile: int, half: int) -> tuple:
     """``((per-class owned positions, tiles with them), ...)`` along one axis for output tiles of ``tile``
     positions (the empty tiles past the edge included)."""
-    own = owner(size, pad, stride, out)
+    own = owner(size, pad, stride, out, half)
     phase = (np.arange(size) + pad) % stride
     n_tiles = -(-out // tile)
     counts = np.zeros((n_tiles, stride), dtype=np.int64)
@@ -141,8 +144,8 @@ def cartesian_pass(nest: LoopNest, arch: Architecture, m: Mapping) -> CartesianP
     pt, _, pl, _ = nest.padding
     fr = phase_counts(ext["R"], dh, uh)
     fs = phase_counts(ext["S"], dwl, uw)
-    rows = _tile_classes(nest.H, pt, uh, nest.dims["P"], ext["P"])
-    cols = _tile_classes(nest.W, pl, uw, nest.dims["Q"], ext["Q"])
+    rows = _tile_classes(nest.H, pt, uh, nest.dims["P"], ext["P"], (nest.dims["R"] - 1) * dh // 2)
+    cols = _tile_classes(nest.W, pl, uw, nest.dims["Q"], ext["Q"], (nest.dims["S"] - 1) * dwl // 2)
     groups = ext["G"] * ext["C"]
     worst, prod_sum, tiles = 0.0, 0.0, 0
     for rh, nh in rows:

@@ -50,9 +50,9 @@ def class_counts(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pa
     ph_r = np.eye(uh)[(np.arange(d["R"]) * dh) % uh]                    # [R, a]
     ph_s = np.eye(uw)[(np.arange(d["S"]) * dw) % uw]                    # [S, b]
     own_h = np.zeros((nest.H, d["P"], uh))                              # [H, P, a]
-    own_h[np.arange(nest.H), owner(nest.H, pt, uh, d["P"]), (np.arange(nest.H) + pt) % uh] = 1
+    own_h[np.arange(nest.H), owner(nest.H, pt, uh, d["P"], (d["R"] - 1) * dh // 2), (np.arange(nest.H) + pt) % uh] = 1
     own_w = np.zeros((nest.W, d["Q"], uw))
-    own_w[np.arange(nest.W), owner(nest.W, pl, uw, d["Q"]), (np.arange(nest.W) + pl) % uw] = 1
+    own_w[np.arange(nest.W), owner(nest.W, pl, uw, d["Q"], (d["S"] - 1) * dw // 2), (np.arange(nest.W) + pl) % uw] = 1
     used = set(lay.letters(list(lay.axes)))
     pa, pb, hh, ww = [c for c in string.ascii_letters if c not in used][-4:]  # phases, ifmap rows and columns
     keep_f = set(lay.letters(["G", "C"])) | (lay.outer & set(lay.letters(["M", "R", "S"])))
@@ -73,6 +73,20 @@ def class_counts(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pa
     return np.rint(nf), fsub, np.rint(na), asub, lay
 
 
+def cartesian_matrix(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pass_inner: int):
+    """``(cycles, products)``, each an int64 array [passes, units] (passes and units in
+    :class:`~accelsim.sim.actual.DigitLayout` order): the multiplier array's cycles (before the bank
+    limit) and the products of every pass at every unit (module doc)."""
+    cp = arch.mac_cartesian
+    nf, fsub, na, asub, lay = class_counts(nest, arch, m, masks, pass_inner)
+    out = "".join(c for c, _ in lay.pass_axes + lay.unit_axes)
+    cf = np.ceil(nf / cp.filter_lanes)
+    ca = np.ceil(na / cp.ifmap_lanes)
+    cycles = np.rint(np.einsum(f"{fsub},{asub}->{out}", cf, ca, optimize=True)).reshape(-1, lay.units)
+    products = np.rint(np.einsum(f"{fsub},{asub}->{out}", nf, na, optimize=True)).reshape(-1, lay.units)
+    return cycles.astype(np.int64), products.astype(np.int64)
+
+
 def cartesian_work(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, pass_inner: int) -> ActualWork:
     """The actual evaluation of ``m`` on ``arch``'s Cartesian-product array (module doc).
 
@@ -81,24 +95,20 @@ def cartesian_work(nest: LoopNest, arch: Architecture, m: Mapping, masks: dict, 
         ``busy_cycles`` per unit its multiplier-array and bank cycles.
     """
     cp = arch.mac_cartesian
-    nf, fsub, na, asub, lay = class_counts(nest, arch, m, masks, pass_inner)
-    out = "".join(c for c, _ in lay.pass_axes + lay.unit_axes)
-    cf = np.ceil(nf / cp.filter_lanes)
-    ca = np.ceil(na / cp.ifmap_lanes)
-    cycles = np.rint(np.einsum(f"{fsub},{asub}->{out}", cf, ca, optimize=True)).reshape(-1, lay.units)
-    products = np.rint(np.einsum(f"{fsub},{asub}->{out}", nf, na, optimize=True)).reshape(-1, lay.units)
+    cycles, products = cartesian_matrix(nest, arch, m, masks, pass_inner)
+    units = cycles.shape[1]
     if cp.accumulator_banks is not None:
         vals, inv = np.unique(products, return_inverse=True)
         bank = np.array([busiest_bank(float(v), cp.accumulator_banks) for v in vals])[inv.reshape(-1)]
         cycles = np.maximum(cycles, np.ceil(bank.reshape(cycles.shape) - 1e-9))
     work = cycles.astype(np.int64)
     depth = arch.levels[arch.array_level].queue_depth
-    q = QueueModel(lay.units, depth)
+    q = QueueModel(units, depth)
     q.feed(work)
     busy = work.sum(axis=0)
     mean = float(work.mean(axis=1).sum())
     return ActualWork(
         effective_macs=nonzero_pairs(nest, masks), performed_macs=int(products.sum()), passes=work.shape[0],
-        units=lay.units, compute_cycles=q.cycles, busy_cycles=busy,
+        units=units, compute_cycles=q.cycles, busy_cycles=busy,
         imbalance_factor=float(work.max(axis=1).sum()) / mean if mean else 1.0,
         load_efficiency=float(busy.mean() / q.cycles) if q.cycles else 1.0, queue_depth=depth)
