@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 ARCHS = ["eyeriss.yaml", "tpu.yaml", "shidiannao.yaml", "eyeriss_like.yaml", "simple_weight_stationary.yaml",
-         "simple_output_stationary.yaml", "simba_like.yaml", "eie.yaml"]
+         "simple_output_stationary.yaml", "simba_like.yaml", "eie.yaml", "scnn.yaml", "dcnn.yaml"]
 WORKLOADS = ["mobilenet.yaml", "alexnet.yaml", "vgg16.yaml", "resnet50.yaml", "steering.yaml", "alexnet_sparse.yaml",
              "vgg16_sparse.yaml", "alexnet_fc_sparse.yaml", "vgg16_fc_sparse.yaml"]
-DATAFLOWS = ["ws", "os", "is", "rs", "nlr", "eie"]
+DATAFLOWS = ["ws", "os", "is", "rs", "nlr", "eie", "scnn", "dcnn"]
 
 
 #: Runs the CLI in-process and reports its peak memory (itself, and its worker processes) at exit.
@@ -58,11 +58,15 @@ def one(arch: str, wl: str, df: str, jobs: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="check only the runs whose arch or dataflow is one of these (e.g. scnn.yaml scnn)")
     args = ap.parse_args()
     worst_t = worst_m = 0.0
     for arch in ARCHS:
         for wl in WORKLOADS:
             for df in DATAFLOWS:
+                if args.only and arch not in args.only and df not in args.only:
+                    continue
                 r = one(arch, wl, df, args.jobs)
                 worst_t = max(worst_t, r["wall_s"])
                 worst_m = max(worst_m, r["peak_mb"])

@@ -68,7 +68,7 @@ def cli_case(arch: str, workload: str) -> float:
 
 
 ARCHS = ["eyeriss.yaml", "tpu.yaml", "shidiannao.yaml", "eyeriss_like.yaml", "simple_weight_stationary.yaml",
-         "simple_output_stationary.yaml", "simba_like.yaml", "eie.yaml"]
+         "simple_output_stationary.yaml", "simba_like.yaml", "eie.yaml", "scnn.yaml", "dcnn.yaml"]
 
 
 def _row(label: str, df: str, d: dict) -> str:

@@ -375,7 +375,7 @@ def test_matmul_mismatch_message_is_printed_verbatim(tmp_path):
 
 
 @pytest.mark.parametrize("base, change, reason", [
-    (eyeriss, lambda a: a["levels"][1].update(capacity_words={"ifmap+ofmap": 1, "filter": 4096}), "GLB"),
+    (eyeriss, lambda a: a["levels"][1].update(capacity_words={"ifmap+ofmap": 1}), "GLB"),
     (eyeriss, lambda a: a["levels"][0].update(capacity_words=2), "spad"),
     (tpu, lambda a: a["glb"].update(words=2), "GLB"),
     (tpu, lambda a: a.update(rf={"shared": 2}), "RF"),

@@ -161,7 +161,11 @@ class Architecture:
 
     def keepers(self, tensor: str) -> tuple[int, ...]:
         """Indices of the levels that keep ``tensor``, innermost first (DRAM always last)."""
-        return tuple(lv.index for lv in self.levels if tensor in lv.keeps)
+        return self._keepers[tensor]
+
+    @cached_property
+    def _keepers(self) -> dict:
+        return {t: tuple(lv.index for lv in self.levels if t in lv.keeps) for t in TENSORS}
 
     def parent(self, index: int, tensor: str) -> int | None:
         """The next level out of ``index`` that keeps ``tensor`` (None above DRAM)."""

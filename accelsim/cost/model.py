@@ -115,8 +115,9 @@ class AccessCounts:
     @cached_property
     def scaled_time(self) -> dict:
         """:attr:`scaled` as ports see it: gated reads still take their slot (only skipped ones do not)."""
-        if self.sparsity is None:
-            return self.scaled
+        if self.sparsity is None or not any(ts.read_share < 1.0 and not ts.read_skip
+                                            for per in self.sparsity.levels.values() for ts in per.values()):
+            return self.scaled  # no gated read: ports see what energy sees
         arch, nest = self.context
         return scaled_counts(arch, nest, self, self.sparsity, timing=True)
 

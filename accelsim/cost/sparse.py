@@ -28,7 +28,10 @@ non-zero independently with the tensor's density):
   ``check_pj`` per MAC considered; skipping also removes the cycles, so the
   compute time scales by the same share (ideal balance: load imbalance is
   the actual mode's business).  Effective MACs are the expected non-zero
-  (filter, ifmap) pairs: MACs off the padding x d_filter x d_ifmap.
+  (filter, ifmap) pairs: MACs off the padding x d_filter x d_ifmap.  A skipped
+  MAC neither reads nor updates its psum at the innermost ofmap keeper.  On a
+  Cartesian-product array (``mac.cartesian``, SCNN) the compute time and the
+  products come from :mod:`.cartesian` instead.
 * **Buffer fits** use the compressed tile: its expected size, or with
   ``compressed_fit: worst`` its largest (every word non-zero, with metadata).
 
@@ -142,6 +145,9 @@ def sparsity(nest: LoopNest, arch: Architecture, m: Mapping | None) -> Sparsity 
     d = dict(zip(TENSORS, nest.density))
     levels = {}
     for lv in arch.levels:
+        if lv.is_dram and m is not None:  # whole-tensor tiles: the same for every mapping of the layer
+            levels[lv.name] = _dram_entry(nest, arch)
+            continue
         per = {}
         for t in lv.keeps:
             ratio, final, meta = 1.0, 1.0, 0.0
@@ -177,6 +183,23 @@ def sparsity(nest: LoopNest, arch: Architecture, m: Mapping | None) -> Sparsity 
                     mac_energy_share=share, compute_share=compute,
                     check_pj=nest.macs * arch.mac_check_pj if ms is not None else 0.0, fit=arch.compressed_fit,
                     mac_skip=ms is not None and ms.action == "skip" or arch.mac_cartesian is not None)
+
+
+_DRAM_CACHE: dict = {}
+
+
+def _dram_entry(nest: LoopNest, arch: Architecture) -> dict:
+    """The DRAM level's ``{tensor: TensorSparsity}`` of ``nest`` (mapping-independent), memoised per
+    (arch, layer) for the mapper's many evaluations of one layer."""
+    key = (id(arch), tuple(nest.dims.items()), nest.H, nest.W, nest.stride, nest.dilation, nest.padding,
+           nest.density, nest.host_ifmap)
+    hit = _DRAM_CACHE.get(key)
+    if hit is None or hit[0] is not arch:
+        if len(_DRAM_CACHE) > 4096:
+            _DRAM_CACHE.clear()
+        hit = (arch, sparsity(nest, arch, None).levels[arch.dram.name])
+        _DRAM_CACHE[key] = hit
+    return hit[1]
 
 
 def fit_bits(nest: LoopNest, arch: Architecture, level: int, tensor: str) -> float:
@@ -223,6 +246,9 @@ def scaled_counts(arch: Architecture, nest: LoopNest, counts, sp: Sparsity | Non
             a = c.as_dict()
             if sp is not None:
                 ts = sp.of(lv.name, t)
+                if ts == DENSE and not (t == "ofmap" and sp.mac_skip):
+                    per[t] = a
+                    continue
                 r = ts.ratio
                 a = {k: v * r for k, v in a.items()}
                 if t != "ofmap" and inner[t] == lv.index and (ts.read_skip or not timing):

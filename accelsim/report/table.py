@@ -69,14 +69,33 @@ def render_table(report: dict, console: Console) -> None:
     if tot["cycles"]:
         console.print("stalls: " + ", ".join(f"{c} {100 * v / tot['cycles']:.1f}%" for c, v in st.items())
                       + f" of {tot['cycles']} cycles; {tot['sim_events']} events simulated", markup=False)
-    if tot.get("sparse"):
+    if tot.get("sparse") and _sparse_news(report):
         _render_sparse(report, console)
+    elif tot.get("sparse"):
+        meta = sum(sum(l["sparse"]["metadata_bytes"].values()) for l in report["layers"] if l["sparse"])
+        console.print(f"dense operands on an arch with sparse features: metadata {meta / 1e3:.1f} kB "
+                      "(per layer in report.json)", markup=False)
     if report["unmapped_layers"]:
         names = printable(", ".join(u["name"] for u in report["unmapped_layers"]))
         console.print(f"not mapped (no MACs): {names}", markup=False)
     if inp["arch"]["defaults_used"]:
         console.print(f"defaults used (see accelsim/arch/energy_table.py): {', '.join(inp['arch']['defaults_used'])}",
                       markup=False)
+
+
+def _sparse_news(report: dict) -> bool:
+    """Whether the sparse table says more than "every operand dense": a density below 1, the actual
+    mode, or a dense comparison."""
+    tot = report["totals"]["sparse"]
+    if "dense" in tot:
+        return True
+    for l in report["layers"]:
+        sp = l["sparse"]
+        if not sp:
+            continue
+        if sp["mode"] != "statistical" or any(v["density"] < 1.0 for v in (sp["densities"] or {}).values()):
+            return True
+    return False
 
 
 def _render_sparse(report: dict, console: Console) -> None:

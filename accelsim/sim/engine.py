@@ -132,8 +132,9 @@ def simulate(nest: LoopNest, arch: Architecture, m: Mapping, stationary: str | N
             reusing each tile kind's timeline and walking the tile recurrence.
         trace: keep spans for a trace file.
         masks: the filter's and ifmap's non-zero masks (bool arrays) for the actual sparse
-            evaluation (:mod:`accelsim.sim.actual`): on an arch whose MACs skip, the passes take the
-            queue model's compute time for the real non-zeros (each its mean, the first the remainder).
+            evaluation (:mod:`accelsim.sim.actual`, or :mod:`accelsim.sim.cartesian` on a
+            Cartesian-product array): on an arch whose MACs skip, the passes take the queue model's
+            compute time for the real non-zeros (each its mean, the first the remainder).
     Returns:
         :class:`SimResult`; cycles are integers.
     """
