@@ -27,7 +27,7 @@ from .mapper.fixed import load_mappings
 from .limits import MAX_BATCH, MAX_BUDGET, MAX_CONFIRM, MAX_JOBS
 from .mapper.confirm import DEFAULT_CONFIRM
 from .mapper.search import DEFAULT_BUDGET
-from .pipeline import dense_baseline, run_network, select_layers
+from .pipeline import dense_baseline, dense_same_mapping, run_network, select_layers
 from .report.build import build_report, to_csv
 from .report.table import render_table
 from .sim.trace import write_trace
@@ -149,6 +149,9 @@ def run(
         if compare_dense:
             da, dw = dense_baseline(a, w)
             dense = _run(da, dw, df, objective.value, budget, layers, maps, jobs, exact, confirm=confirm)
+            dense.baseline = "searched"
+        elif any(not lr.layer.nest.dense for lr in res.layers) or sparse_mode.value == "actual":
+            dense = dense_same_mapping(res)
     except InputError as e:
         _fail(e)
     report = build_report(res, dense)

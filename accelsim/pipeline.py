@@ -60,6 +60,7 @@ class NetworkResult:
     wall_seconds: float = 0.0
     mapping_file: MappingFile | None = None
     sparse_mode: str = "statistical"
+    baseline: str | None = None  # for a dense baseline: "searched" (its own mappings) or "same mapping"
 
 
 def select_layers(workload: Workload, selection: str | None, label: str = "--layers") -> list[Layer]:
@@ -278,3 +279,21 @@ def dense_baseline(arch: Architecture, workload: Workload) -> tuple[Architecture
     layers = [replace(l, density=DENSE, nest=replace(l.nest, density=(1.0, 1.0, 1.0))) if l.nest is not None else l
               for l in workload.layers]
     return a, replace(workload, layers=layers)
+
+
+def dense_same_mapping(res: NetworkResult) -> NetworkResult:
+    """The run's own mappings evaluated and simulated once more with dense operands on the arch without
+    sparse features (:func:`dense_baseline`): the default baseline of a run with sparse operands, which
+    isolates what the zeros save on the chosen mapping (one evaluation per layer, no search).  A dense
+    tile may exceed a buffer its compressed form fitted; the counts and cycles are those of the mapping
+    as it stands.  ``--compare-dense`` searches the dense run's own mappings instead."""
+    da, dw = dense_baseline(res.arch, res.workload)
+    by_name = {l.name: l for l in dw.layers}
+    out = NetworkResult(da, dw, res.dataflow, res.objective, res.budget, res.exact, baseline="same mapping")
+    for lr in res.layers:
+        layer = by_name[lr.layer.name]
+        m = lr.result.best.mapping
+        ev = evaluate(layer.nest, da, m, res.objective, res.dataflow.stationary)
+        sim = simulate(layer.nest, da, m, res.dataflow.stationary, exact=res.exact)
+        out.layers.append(LayerResult(layer, SearchResult(ev, 1, 1, True, res.objective, fixed=True), sim=sim))
+    return out

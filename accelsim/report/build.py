@@ -139,7 +139,8 @@ def _dense_figures(res: NetworkResult, dense: NetworkResult) -> dict:
             continue
         out[lr.layer.name] = {"cycles": lr.sim.cycles, "energy_pj": lr.result.best.energy.total_pj,
                               "dram_bytes": dram_bytes(dense.arch, lr.result.best.counts),
-                              "sparse_cycles": s.sim.cycles, "sparse_energy_pj": s.result.best.energy.total_pj}
+                              "sparse_cycles": s.sim.cycles, "sparse_energy_pj": s.result.best.energy.total_pj,
+                              "baseline": dense.baseline or "searched"}
     return out
 
 
@@ -206,7 +207,8 @@ def _sparse_totals(layers, cycles: int, energy: float, figs: dict | None) -> dic
     if figs:
         dc = sum(f["cycles"] for f in figs.values())
         de = sum(f["energy_pj"] for f in figs.values())
-        out["dense"] = {"cycles": dc, "energy_pj": de, "dram_bytes": sum(f["dram_bytes"] for f in figs.values())}
+        out["dense"] = {"cycles": dc, "energy_pj": de, "dram_bytes": sum(f["dram_bytes"] for f in figs.values()),
+                        "baseline": next(iter(figs.values()))["baseline"]}
         out["speedup"] = dc / cycles if cycles else None
         out["energy_saving"] = 1 - energy / de if de else None
     return out

@@ -41,8 +41,11 @@ class LayerReport(_Record):
         ``densities`` per tensor with their source, ``effective_macs`` (non-zero pairs),
         ``mac_energy_share``, ``compute_share``, ``metadata_bytes`` per level, ``formats`` and
         ``fit_policy``, ``imbalance_factor`` (max / mean PE work; 1.0: the statistical mode spreads work
-        evenly), and with ``--compare-dense`` ``dense`` (the dense run's cycles, energy and DRAM bytes),
-        ``speedup`` and ``energy_saving`` (1 - energy / dense energy).
+        evenly), and against a dense baseline ``dense`` (its cycles, energy and DRAM bytes, and
+        ``baseline``: ``same mapping``, the run's own mappings with dense operands and no sparse
+        features, the default when some density is below 1 or the mode is actual; ``searched``, the
+        dense run's own search, with ``--compare-dense``), ``speedup`` and ``energy_saving``
+        (1 - energy / dense energy).
     """
 
     name: str

@@ -125,6 +125,8 @@ def _render_sparse(report: dict, console: Console) -> None:
         t.add_row(*row)
     console.print(t)
     if cmp_:
-        console.print(f"against the dense run: speedup {tot['speedup']:.2f}x, energy saving "
+        how = ("the same mappings run dense (--compare-dense searches the dense run's own)"
+               if tot["dense"].get("baseline") == "same mapping" else "the dense run with its own mappings")
+        console.print(f"against {how}: speedup {tot['speedup']:.2f}x, energy saving "
                       f"{100 * tot['energy_saving']:.0f}%, DRAM {tot['dense']['dram_bytes'] / 1e6:.2f} MB dense",
                       markup=False)
