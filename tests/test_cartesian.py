@@ -20,7 +20,7 @@ import pytest
 
 from accelsim.arch import build_arch, load_arch
 from accelsim.arch.levels import CartesianArray, SparseAction
-from accelsim.cost.cartesian import busiest_bank, cartesian_pass, owner
+from accelsim.cost.cartesian import busiest_bank, cartesian_pass, owner, pass_level
 from accelsim.mapper.search import search
 from accelsim.mapping import load_dataflow
 from accelsim.sim import simulate
@@ -91,6 +91,7 @@ def test_cartesian_work_per_pass_and_unit_equals_a_literal_walk(seed):
         m = _random_imperfect_mapping(rng, nest, arch)
         masks = _masks(nest, seed)
         inner = build_schedule(nest, arch, m).pass_inner
+        assert pass_level(arch) == inner  # the cost model's pass boundary is the simulator's
         cycles, products = cartesian_matrix(nest, arch, m, masks, inner)
         want, digit_list = _literal(nest, m, masks, inner, 3, 2)
         lay = DigitLayout(m, inner)
