@@ -9,3 +9,15 @@ action) -> ``mapper`` (search ranked by cost and energy; user mappings) ->
 """
 
 __version__ = "0.1.0"
+
+#: The public API (``accelsim.run``, ...), loaded on first use so that ``import accelsim.arch`` stays light.
+_API = {"run": "api", "Result": "api", "layers_frame": "api", "plot": "plots", "PLOT_KINDS": "plots"}
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module 'accelsim' has no attribute {name!r}")

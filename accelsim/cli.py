@@ -27,7 +27,7 @@ from .mapper.fixed import load_mappings
 from .limits import MAX_BATCH, MAX_BUDGET, MAX_CONFIRM, MAX_JOBS
 from .mapper.confirm import DEFAULT_CONFIRM
 from .mapper.search import DEFAULT_BUDGET
-from .pipeline import dense_baseline, dense_same_mapping, run_network, select_layers
+from .pipeline import baseline_for, run_network, select_layers
 from .report.build import build_report, to_csv
 from .report.table import render_table
 from .sim.trace import write_trace
@@ -145,13 +145,8 @@ def run(
         a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch)
         res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None, confirm=confirm,
                    sparse_mode=sparse_mode.value)
-        dense = None
-        if compare_dense:
-            da, dw = dense_baseline(a, w)
-            dense = _run(da, dw, df, objective.value, budget, layers, maps, jobs, exact, confirm=confirm)
-            dense.baseline = "searched"
-        elif any(not lr.layer.nest.dense for lr in res.layers) or sparse_mode.value == "actual":
-            dense = dense_same_mapping(res)
+        dense = baseline_for(res, compare_dense, lambda da, dw: _run(da, dw, df, objective.value, budget, layers,
+                                                                     maps, jobs, exact, confirm=confirm))
     except InputError as e:
         _fail(e)
     report = build_report(res, dense)
@@ -245,6 +240,30 @@ def _version(value: bool):
 def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="print the version and exit")) -> None:
     """accelsim: map DNN layers onto spatial accelerators and report cycles and energy."""
+
+
+@app.command("plot")
+def plot_cmd(
+    reports: list[str] = typer.Argument(..., metavar="REPORT...", help="report.json files (or their folders)"),
+    kind: str = typer.Option(..., "--kind", "-k", help="energy, dataflows, cycles, utilization or roofline"),
+    out: Path = typer.Option(Path("plots"), "--out", "-o", help="folder for the figure files"),
+    formats: str = typer.Option("png,svg", "--format", "-f", help="comma-separated: png, svg, pdf"),
+    name: Optional[str] = typer.Option(None, "--name", help="file stem (default: the kind)"),
+) -> None:
+    """Draw a figure from one or more reports: energy by level and tensor, dataflow comparison, cycles
+    and stalls, utilization, roofline."""
+    try:
+        from .plots import plot
+    except ImportError:
+        _fail(InputError("plotting needs matplotlib: pip install 'accelsim[plot]'", field="plot"))
+    try:
+        plot(reports, kind, out, tuple(f.strip() for f in formats.split(",") if f.strip()), stem=name)
+    except ImportError:
+        _fail(InputError("plotting needs matplotlib: pip install 'accelsim[plot]'", field="plot"))
+    except InputError as e:
+        _fail(e)
+    written = [str(out / f"{name or kind}.{f.strip()}") for f in formats.split(",") if f.strip()]
+    sys.stdout.write(f"wrote {', '.join(written)}\n")
 
 
 def main() -> None:

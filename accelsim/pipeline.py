@@ -297,3 +297,16 @@ def dense_same_mapping(res: NetworkResult) -> NetworkResult:
         sim = simulate(layer.nest, da, m, res.dataflow.stationary, exact=res.exact)
         out.layers.append(LayerResult(layer, SearchResult(ev, 1, 1, True, res.objective, fixed=True), sim=sim))
     return out
+
+
+def baseline_for(res: NetworkResult, compare_dense: bool, run_dense) -> NetworkResult | None:
+    """The dense baseline a report sets beside a run: with ``compare_dense`` the dense run's own search
+    (``run_dense(arch, workload)``, the caller's way of running); else, when some operand is sparse or
+    the mode is actual, the run's own mappings run dense (:func:`dense_same_mapping`); else none."""
+    if compare_dense:
+        dense = run_dense(*dense_baseline(res.arch, res.workload))
+        dense.baseline = "searched"
+        return dense
+    if any(not lr.layer.nest.dense for lr in res.layers) or res.sparse_mode == "actual":
+        return dense_same_mapping(res)
+    return None

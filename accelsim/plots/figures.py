@@ -1,0 +1,206 @@
+"""The figure kinds of :mod:`accelsim.plots` (see its doc), each a function of report dicts."""
+
+from __future__ import annotations
+
+import json
+from os import PathLike
+from pathlib import Path
+
+from ..errors import InputError
+
+#: µJ per pJ.
+UJ = 1e-6
+
+
+def load_report(source) -> dict:
+    """A report dict from a dict, an :class:`accelsim.api.Result` or a ``report.json`` path (or its folder).
+
+    Raises:
+        InputError: the file is missing, not JSON, or not an accelsim report.
+    """
+    if isinstance(source, dict):
+        return source
+    if hasattr(source, "report") and isinstance(source.report, dict):
+        return source.report
+    if not isinstance(source, (str, PathLike)):
+        raise InputError(f"cannot plot a {type(source).__name__}: give a report.json path, a report dict or a Result")
+    p = Path(source)
+    if p.is_dir():
+        p = p / "report.json"
+    try:
+        data = json.loads(p.read_text())
+    except OSError as e:
+        raise InputError(f"cannot read the report: {e.strerror}", source=str(p)) from None
+    except ValueError as e:
+        raise InputError(f"not JSON: {e}", source=str(p)) from None
+    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("accelsim.report/"):
+        raise InputError("not an accelsim report (no 'schema': 'accelsim.report/N')", source=str(p), field="schema")
+    return data
+
+
+def _figure(nrows: int = 1, ncols: int = 1, width: float = 8.0, height: float = 4.5):
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, safe in workers
+
+    fig = Figure(figsize=(width, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, [a for row in axes for a in row]
+
+
+def _title(report: dict) -> str:
+    inp = report["inputs"]
+    return f"{inp['workload']['name']} on {inp['arch']['name']} ({inp['dataflow']['name']})"
+
+
+def _stacked(ax, names, series: dict, scale: float = 1.0) -> None:
+    """Stacked bars: one container per series, in the dict's order."""
+    bottom = [0.0] * len(names)
+    for label, vals in series.items():
+        v = [x * scale for x in vals]
+        ax.bar(names, v, bottom=bottom, label=label)
+        bottom = [b + x for b, x in zip(bottom, v)]
+    ax.tick_params(axis="x", labelrotation=90 if len(names) > 8 else 0)
+    ax.legend(fontsize="small", ncols=2)
+
+
+def _order(keys_per_item) -> list:
+    """Union of keys in order of first appearance."""
+    out: list = []
+    for keys in keys_per_item:
+        for k in keys:
+            if k not in out:
+                out.append(k)
+    return out
+
+
+def energy_figure(reports: list[dict]):
+    r = reports[0]
+    layers = r["layers"]
+    names = [l["name"] for l in layers]
+    fig, (a, b) = _figure(2, 1)
+    levels = _order(l["energy_by_level_pj"] for l in layers)
+    _stacked(a, names, {lv: [l["energy_by_level_pj"].get(lv, 0.0) for l in layers] for lv in levels}, UJ)
+    a.set_ylabel("energy (µJ)")
+    a.set_title(f"energy per layer by level: {_title(r)}")
+    tensors = _order(l["energy_by_level_tensor_pj"].get(lv, {}) for l in layers for lv in levels)
+    _stacked(b, names, {t: [sum(l["energy_by_level_tensor_pj"].get(lv, {}).get(t, 0.0) for lv in levels)
+                            for l in layers] for t in tensors}, UJ)
+    b.set_ylabel("energy (µJ)")
+    b.set_xlabel("layer")
+    b.set_title("energy per layer by tensor (every level and the NoC)")
+    return fig
+
+
+def dataflows_figure(reports: list[dict]):
+    labels = []
+    for r in reports:
+        label = r["inputs"]["dataflow"]["name"]
+        labels.append(label if label not in labels else f"{label} ({r['inputs']['arch']['name']})")
+    fig, (ax,) = _figure(1, 1, width=max(5.0, 1.2 * len(reports) + 3))
+    levels = _order(r["totals"]["energy_by_level_pj"] for r in reports)
+    series = {lv: [r["totals"]["energy_by_level_pj"].get(lv, 0.0) / max(1, r["totals"]["macs"]) for r in reports]
+              for lv in levels}
+    _stacked(ax, labels, series)
+    ax.set_ylabel("energy per MAC (pJ/MAC)")
+    ax.set_xlabel("dataflow")
+    nets = sorted({r["inputs"]["workload"]["name"] for r in reports})
+    ax.set_title(f"{', '.join(nets)}: energy per MAC by level across dataflows")
+    return fig
+
+
+def cycles_figure(reports: list[dict]):
+    r = reports[0]
+    layers = r["layers"]
+    names = [l["name"] for l in layers]
+    causes = _order(l["stall_cycles_by_cause"] for l in layers)
+    series = {"compute": [l["compute_cycles"] for l in layers]}
+    series.update({c: [l["stall_cycles_by_cause"].get(c, 0) for l in layers] for c in causes
+                   if any(l["stall_cycles_by_cause"].get(c, 0) for l in layers)})
+    fig, (ax,) = _figure()
+    _stacked(ax, names, series)
+    ax.set_ylabel("cycles")
+    ax.set_xlabel("layer")
+    ax.set_title(f"cycles per layer, compute and stalls by cause: {_title(r)}")
+    return fig
+
+
+def utilization_figure(reports: list[dict]):
+    r = reports[0]
+    layers = r["layers"]
+    names = [l["name"] for l in layers]
+    fig, (ax,) = _figure()
+    x = range(len(names))
+    w = 0.4
+    ax.bar([i - w / 2 for i in x], [100 * l["utilization"] for l in layers], w, label="utilization")
+    ax.bar([i + w / 2 for i in x], [100 * l["spatial_utilization"] for l in layers], w, label="spatial utilization")
+    ax.set_xticks(list(x), names, rotation=90 if len(names) > 8 else 0)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("utilization (%)")
+    ax.set_xlabel("layer")
+    ax.legend(fontsize="small")
+    ax.set_title(f"utilization per layer: {_title(r)}")
+    return fig
+
+
+def roofline_figure(reports: list[dict]):
+    r = reports[0]
+    arch = r["inputs"]["arch"]
+    hz = arch["clock_mhz"] * 1e6
+    peak = arch.get("peak_macs_per_cycle", arch["mac_units"]) * hz
+    bw = arch["dram_bw_bytes_per_cycle"] * hz
+    pts = [(l["macs"] / l["dram_bytes"], l["macs"] / (l["cycles"] / hz), l["name"]) for l in r["layers"]
+           if l["dram_bytes"] > 0 and l["cycles"] > 0]
+    fig, (ax,) = _figure()
+    xs = [p[0] for p in pts] or [1.0]
+    lo, hi = min(min(xs), peak / bw) / 4, max(max(xs), peak / bw) * 4
+    grid = [lo * (hi / lo) ** (i / 200) for i in range(201)]
+    ax.loglog(grid, [min(peak, bw * x) for x in grid], color="black", label="roofs (compute, DRAM)")
+    ax.scatter(xs, [p[1] for p in pts] or [peak], s=18, label="layers", zorder=3)
+    for x, y, name in pts:
+        ax.annotate(name, (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
+    ax.set_xlabel("operational intensity (MAC per DRAM byte)")
+    ax.set_ylabel("attainable throughput (MAC/s)")
+    ax.set_title(f"roofline: {_title(r)}; peak {peak / 1e9:.3g} GMAC/s, DRAM {bw / 1e9:.3g} GB/s")
+    ax.legend(fontsize="small")
+    return fig
+
+
+#: kind -> (function of report dicts, whether it takes several reports).
+PLOT_KINDS = {"energy": (energy_figure, False), "dataflows": (dataflows_figure, True),
+              "cycles": (cycles_figure, False), "utilization": (utilization_figure, False),
+              "roofline": (roofline_figure, False)}
+
+
+def plot(reports, kind: str, out: str | PathLike | None = None, formats=("png", "svg"), stem: str | None = None):
+    """Draw figure ``kind`` of ``reports`` (one or a list: report dicts, Results or report.json paths) and,
+    with ``out``, write it there as ``<stem or kind>.<format>`` for each format (png, svg, pdf).
+
+    Returns:
+        the matplotlib Figure.
+    Raises:
+        InputError: unknown kind or format, unreadable reports, several reports for a one-report kind.
+        ImportError: matplotlib is not installed (``pip install accelsim[plot]``).
+    """
+    if kind not in PLOT_KINDS:
+        raise InputError(f"unknown plot kind {kind!r}: use {', '.join(PLOT_KINDS)}", field="--kind")
+    bad = [f for f in formats if f not in ("png", "svg", "pdf")]
+    if bad:
+        raise InputError(f"unknown format {bad[0]!r}: use png, svg or pdf", field="--format")
+    items = list(reports) if isinstance(reports, (list, tuple)) else [reports]
+    if not items:
+        raise InputError("no report to plot")
+    data = [load_report(x) for x in items]
+    fn, many = PLOT_KINDS[kind]
+    if not many and len(data) > 1:
+        raise InputError(f"the {kind} plot draws one report; {len(data)} were given", field="--kind")
+    if any(not d["layers"] for d in data):
+        raise InputError("a report without mapped layers has nothing to plot")
+    fig = fn(data)
+    if out is not None:
+        folder = Path(out)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for f in formats:
+                fig.savefig(folder / f"{stem or kind}.{f}", dpi=150)
+        except OSError as e:
+            raise InputError(f"cannot write the figure: {e.strerror}", source=str(folder), field="--out") from None
+    return fig

@@ -1,0 +1,36 @@
+"""Regenerate the figures in plots/: MobileNet-v1 on every bundled arch (energy by level and tensor), and on
+eyeriss.yaml its cycles and stalls, utilization, roofline and the dataflow comparison.
+
+    python plots/regenerate.py            # about a minute on 2 cores
+
+It uses the Python API, as a notebook would (``accelsim.run`` then ``accelsim.plot``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import accelsim
+
+HERE = Path(__file__).parent
+ARCHS = ["eyeriss", "tpu", "shidiannao", "eyeriss_like", "simple_weight_stationary", "simple_output_stationary",
+         "simba_like", "eie", "scnn", "dcnn"]
+
+
+def main() -> None:
+    runs = {}
+    for arch in ARCHS:
+        runs[arch] = accelsim.run(f"{arch}.yaml", "mobilenet.yaml")
+        accelsim.plot(runs[arch], "energy", HERE, formats=("png",), stem=f"mobilenet_{arch}_energy")
+        t = runs[arch].totals
+        print(f"{arch:26s} {t['latency_s'] * 1e3:9.3f} ms {t['energy_pj'] / 1e6:10.1f} uJ")
+    ey = runs["eyeriss"]
+    for kind in ("cycles", "utilization", "roofline"):
+        accelsim.plot(ey, kind, HERE, formats=("png",), stem=f"mobilenet_eyeriss_{kind}")
+    flows = [accelsim.run("eyeriss.yaml", "mobilenet.yaml", dataflow=d) for d in ("ws", "os", "is", "nlr")]
+    accelsim.plot(flows[:3] + [ey] + flows[3:], "dataflows", HERE, formats=("png",),
+                  stem="mobilenet_eyeriss_dataflows")
+
+
+if __name__ == "__main__":
+    main()
