@@ -245,7 +245,7 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 @app.command("plot")
 def plot_cmd(
     reports: list[str] = typer.Argument(..., metavar="REPORT...", help="report.json files (or their folders)"),
-    kind: str = typer.Option(..., "--kind", "-k", help="energy, dataflows, cycles, utilization or roofline"),
+    kind: str = typer.Option(..., "--kind", "-k", help="energy, dataflows, cycles, utilization, roofline, pe-busy or speedup"),
     out: Path = typer.Option(Path("plots"), "--out", "-o", help="folder for the figure files"),
     formats: str = typer.Option("png,svg", "--format", "-f", help="comma-separated: png, svg, pdf"),
     name: Optional[str] = typer.Option(None, "--name", help="file stem (default: the kind)"),

@@ -1,5 +1,6 @@
 """Regenerate the figures in plots/: MobileNet-v1 on every bundled arch (energy by level and tensor), and on
-eyeriss.yaml its cycles and stalls, utilization, roofline and the dataflow comparison.
+eyeriss.yaml its cycles and stalls, utilization, roofline and the dataflow comparison; the sparse designs'
+per-PE utilization (SCNN, AlexNet with drawn tensors) and speedup against density (SCNN and EIE).
 
     python plots/regenerate.py            # about a minute on 2 cores
 
@@ -30,6 +31,10 @@ def main() -> None:
     flows = [accelsim.run("eyeriss.yaml", "mobilenet.yaml", dataflow=d) for d in ("ws", "os", "is", "nlr")]
     accelsim.plot(flows[:3] + [ey] + flows[3:], "dataflows", HERE, formats=("png",),
                   stem="mobilenet_eyeriss_dataflows")
+    scnn = accelsim.run("scnn.yaml", "alexnet_sparse.yaml", sparse_mode="actual")
+    eie = accelsim.run("eie.yaml", "alexnet_fc_sparse.yaml", sparse_mode="actual")
+    accelsim.plot(scnn, "pe-busy", HERE, formats=("png",), stem="alexnet_scnn_pe_busy")
+    accelsim.plot([scnn, eie], "speedup", HERE, formats=("png",), stem="alexnet_sparse_speedup")
 
 
 if __name__ == "__main__":

@@ -148,3 +148,26 @@ def test_plot_cli_writes_files_and_refuses_bad_input(runs, tmp_path):
         except (ValueError, AttributeError):
             err = ""
         assert "Traceback" not in res.output and words in res.output + err, (words, res.output, err)
+
+
+def test_sparse_kinds_draw_the_actual_work_and_the_speedups(tmp_path):
+    r = accelsim.run("eie.yaml", "alexnet_fc_sparse.yaml", sparse_mode="actual", layers="fc7,fc8", budget=60)
+    fig = accelsim.plot(r, "pe-busy", tmp_path)
+    ax = fig.axes[0]
+    grid = ax.images[0].get_array()
+    units = [len(l["sparse"]["actual"]["busy_cycles_per_unit"]) for l in r.layers]
+    assert grid.shape == (2, max(units)) and "busy cycles" in fig.axes[1].get_ylabel()
+    for i, l in enumerate(r.layers):
+        act = l["sparse"]["actual"]
+        assert list(grid[i][:units[i]]) == pytest.approx(
+            [100 * b / act["compute_cycles"] for b in act["busy_cycles_per_unit"]])
+        assert grid.mask[i][units[i]:].all()  # units a layer does not use are blank
+    fig = accelsim.plot([r], "speedup", tmp_path)
+    (ax,) = fig.axes
+    pts = ax.collections[0].get_offsets()
+    assert [tuple(p) for p in pts] == pytest.approx(
+        [(l["sparse"]["densities"]["filter"]["density"] * l["sparse"]["densities"]["ifmap"]["density"],
+          l["sparse"]["speedup"]) for l in r.layers])
+    assert "density" in ax.get_xlabel() and "speedup" in ax.get_ylabel()
+    with pytest.raises(InputError, match="sparse-mode actual"):
+        accelsim.plot(accelsim.run("eyeriss.yaml", "steering.yaml", budget=40), "pe-busy")

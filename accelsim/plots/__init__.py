@@ -12,6 +12,10 @@ units.  The kinds (:data:`PLOT_KINDS`):
 * ``roofline``: attainable MAC/s against operational intensity (MACs per DRAM byte), each layer a point
   under the arch's compute roof (peak MACs per cycle x clock) and DRAM roof (bytes per cycle x clock x
   intensity): Williams, Waterman, Patterson, "Roofline", CACM 2009.
+* ``pe-busy``: per-PE utilization (busy cycles / compute cycles) of each layer, a heatmap, from a run
+  with ``--sparse-mode actual`` (load imbalance from the real non-zeros).
+* ``speedup``: each layer's speedup over its dense baseline against its operand density (filter x
+  ifmap), from one or more runs with sparse operands.
 """
 
 from .figures import PLOT_KINDS, load_report, plot

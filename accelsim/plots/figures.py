@@ -164,10 +164,67 @@ def roofline_figure(reports: list[dict]):
     return fig
 
 
+def pe_busy_figure(reports: list[dict]):
+    r = reports[0]
+    rows, names = [], []
+    for l in r["layers"]:
+        act = (l.get("sparse") or {}).get("actual") or {}
+        busy = act.get("busy_cycles_per_unit")
+        if busy and act.get("compute_cycles"):
+            rows.append([b / act["compute_cycles"] for b in busy])
+            names.append(l["name"])
+    if not rows:
+        raise InputError("no per-PE busy cycles in this report: run with --sparse-mode actual (at most 1,024 "
+                         "MAC units per layer are kept)", field="--kind")
+    width = max(len(x) for x in rows)
+    import numpy as np
+
+    grid = np.full((len(rows), width), np.nan)
+    for i, x in enumerate(rows):
+        grid[i, :len(x)] = x
+    fig, (ax,) = _figure(1, 1, width=10.0, height=max(2.5, 0.3 * len(rows) + 1.5))
+    im = ax.imshow(grid * 100, aspect="auto", interpolation="nearest", vmin=0, vmax=100, cmap="viridis")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlabel("MAC unit (PE), in the mapping's unit order")
+    ax.set_ylabel("layer")
+    fig.colorbar(im, ax=ax, label="busy cycles / compute cycles (%)")
+    ax.set_title(f"per-PE utilization with the real non-zeros: {_title(r)}")
+    return fig
+
+
+def speedup_figure(reports: list[dict]):
+    fig, (ax,) = _figure()
+    n = 0
+    for r in reports:
+        pts = []
+        for l in r["layers"]:
+            sp = l.get("sparse") or {}
+            d = sp.get("densities") or {}
+            if sp.get("speedup") and "filter" in d and "ifmap" in d:
+                pts.append((d["filter"]["density"] * d["ifmap"]["density"], sp["speedup"], l["name"]))
+        if pts:
+            ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=20, label=_title(r), zorder=3)
+            for x, y, name in pts:
+                ax.annotate(name, (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
+            n += 1
+    if not n:
+        raise InputError("no sparse speedups in these reports: give reports of runs with sparse operands",
+                         field="--kind")
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("operand density (filter density x ifmap density)")
+    ax.set_ylabel("speedup over the dense run (x)")
+    ax.set_title("speedup against density")
+    ax.legend(fontsize="small")
+    return fig
+
+
 #: kind -> (function of report dicts, whether it takes several reports).
 PLOT_KINDS = {"energy": (energy_figure, False), "dataflows": (dataflows_figure, True),
               "cycles": (cycles_figure, False), "utilization": (utilization_figure, False),
-              "roofline": (roofline_figure, False)}
+              "roofline": (roofline_figure, False), "pe-busy": (pe_busy_figure, False),
+              "speedup": (speedup_figure, True)}
 
 
 def plot(reports, kind: str, out: str | PathLike | None = None, formats=("png", "svg"), stem: str | None = None):
