@@ -11,7 +11,8 @@ action) -> ``mapper`` (search ranked by cost and energy; user mappings) ->
 __version__ = "0.1.0"
 
 #: The public API (``accelsim.run``, ...), loaded on first use so that ``import accelsim.arch`` stays light.
-_API = {"run": "api", "Result": "api", "layers_frame": "api", "plot": "plots", "PLOT_KINDS": "plots"}
+_API = {"run": "api", "Result": "api", "layers_frame": "api", "plot": "plots", "PLOT_KINDS": "plots",
+        "sweep": "dse", "load_sweep": "dse"}
 __all__ = ["__version__", *_API]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import warnings
 from enum import Enum
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.text import Text
 
 from . import __version__
@@ -242,13 +243,63 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
     """accelsim: map DNN layers onto spatial accelerators and report cycles and energy."""
 
 
+@app.command("sweep")
+def sweep_cmd(
+    spec: str = typer.Argument(..., metavar="SPEC", help="sweep spec YAML (base arch, workloads, axes)"),
+    out: Path = typer.Option(..., "--out", "-o", help="folder of the results store (results.sqlite)"),
+    scheduler: str = typer.Option("local", "--scheduler",
+                                  help="local (a dask LocalCluster), tcp://HOST:PORT, or inline (no dask)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=MAX_JOBS, help="LocalCluster workers"),
+    search: Optional[str] = typer.Option(None, "--search", help="optuna: NSGA-II over the axes instead of the grid"),
+    trials: int = typer.Option(100, "--trials", min=1, max=100000, help="points the optuna search evaluates"),
+    confirm: int = typer.Option(DEFAULT_CONFIRM, "--confirm", min=0, max=MAX_CONFIRM,
+                                help="candidates per layer re-ranked by simulated cycles"),
+) -> None:
+    """Run a design-space sweep; every finished point is stored at once, and a restarted sweep skips
+    what is done."""
+    from .dse import sweep
+
+    if search not in (None, "optuna"):
+        _fail(InputError(f"unknown search {search!r}: use optuna", field="--search"))
+    try:
+        with Progress(TextColumn("sweep"), BarColumn(), TextColumn("{task.completed}/{task.total} points"),
+                      TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err_console,
+                      transient=True, disable=not sys.stderr.isatty()) as prog:
+            task = prog.add_task("", total=None, rate="")
+            t0 = time.perf_counter()
+
+            def cb(done, total):
+                dt = time.perf_counter() - t0
+                prog.update(task, completed=done, total=total, rate=f"{done / dt:.2f} points/s" if dt else "")
+
+            store, s = sweep(spec, str(out), scheduler, workers, search, trials, confirm, progress=cb)
+    except InputError as e:
+        _fail(e)
+    sys.stdout.write(f"{s.grid} points in the grid, {s.dropped} dropped by constraints, {s.skipped} already "
+                     f"stored, {s.evaluated} evaluated in {s.wall_s:.1f} s ({s.points_per_s:.2f} points/s); "
+                     f"layer memo: {s.memo_hits} hits, {s.memo_misses} misses ({100 * s.memo_hit_rate:.0f}% hits); "
+                     f"{len(store)} points in {out / 'results.sqlite'}\n")
+    if search == "optuna":
+        from .dse.search import pareto_front
+
+        df = store.to_dataframe()
+        for src in ("optuna", "grid"):
+            part = df[df["source"] == src]
+            if len(part):
+                front = pareto_front(list(zip(part["energy_pj"], part["cycles"], part["key"])))
+                sys.stdout.write(f"{src}: {len(part)} points, Pareto front of {len(front)}: "
+                                 + ", ".join(f"({e / 1e6:.1f} µJ, {c} cycles)" for e, c, _ in front) + "\n")
+
+
 @app.command("plot")
 def plot_cmd(
-    reports: list[str] = typer.Argument(..., metavar="REPORT...", help="report.json files (or their folders)"),
-    kind: str = typer.Option(..., "--kind", "-k", help="energy, dataflows, cycles, utilization, roofline, pe-busy or speedup"),
+    reports: list[str] = typer.Argument(..., metavar="REPORT...",
+                                        help="report.json files (or their folders); for pareto, sweep --out folders"),
+    kind: str = typer.Option(..., "--kind", "-k", help="energy, dataflows, cycles, utilization, roofline, pe-busy, speedup or pareto"),
     out: Path = typer.Option(Path("plots"), "--out", "-o", help="folder for the figure files"),
     formats: str = typer.Option("png,svg", "--format", "-f", help="comma-separated: png, svg, pdf"),
     name: Optional[str] = typer.Option(None, "--name", help="file stem (default: the kind)"),
+    color: Optional[str] = typer.Option(None, "--color", help="pareto: the axis that colours the points"),
 ) -> None:
     """Draw a figure from one or more reports: energy by level and tensor, dataflow comparison, cycles
     and stalls, utilization, roofline."""
@@ -257,7 +308,7 @@ def plot_cmd(
     except ImportError:
         _fail(InputError("plotting needs matplotlib: pip install 'accelsim[plot]'", field="plot"))
     try:
-        plot(reports, kind, out, tuple(f.strip() for f in formats.split(",") if f.strip()), stem=name)
+        plot(reports, kind, out, tuple(f.strip() for f in formats.split(",") if f.strip()), stem=name, color=color)
     except ImportError:
         _fail(InputError("plotting needs matplotlib: pip install 'accelsim[plot]'", field="plot"))
     except InputError as e:

@@ -129,6 +129,31 @@ def _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, tr
     return sr, simulate(nest, arch, sr.best.mapping, dataflow.stationary, exact=exact, trace=trace)
 
 
+class Memo:
+    """Layer evaluations shared across runs (a sweep): ``{content hash: (SearchResult, SimResult)}``.
+
+    The key hashes everything a layer's evaluation depends on: its loop nest (shape, density), the
+    resolved arch (``Architecture.to_dict``), the dataflow, the objective, the search budget, the
+    confirmation count and the simulation mode.  ``hits`` and ``misses`` count lookups.
+    """
+
+    def __init__(self):
+        self.entries: dict = {}
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(nest, arch: Architecture, dataflow: Dataflow, objective: str, budget: int, confirm: int,
+            exact: bool) -> str:
+        import hashlib
+        import json
+
+        a = {k: v for k, v in arch.to_dict().items() if k not in ("file", "path", "name", "source")}
+        blob = json.dumps([repr(nest), a, {k: v for k, v in dataflow.to_dict().items() if k not in ("file", "path")},
+                           objective, budget, confirm, exact], sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def run_network(
     arch: Architecture,
     workload: Workload,
@@ -143,6 +168,7 @@ def run_network(
     trace: bool = False,
     confirm: int = DEFAULT_CONFIRM,
     sparse_mode: str = "statistical",
+    memo: Memo | None = None,
 ) -> NetworkResult:
     """Map, cost and simulate every selected MAC layer.
 
@@ -160,6 +186,8 @@ def run_network(
             or ``actual``: each layer's chosen mapping is simulated again with its operands' real
             non-zeros (npy tensors, draws, or a uniform draw of seed 0 for a number;
             :mod:`accelsim.sim.actual`), layer by layer (layers of one shape may hold other tensors).
+        memo: a :class:`Memo` shared across runs: a distinct layer evaluated before with the same
+            inputs is taken from it (a sweep's cache; not with ``trace``).
     Raises:
         InputError: bad selection, a mapping for an unknown or MAC-less layer,
             an invalid fixed mapping, or a layer that cannot be mapped.
@@ -179,8 +207,26 @@ def run_network(
     for layer in mac_layers:
         if layer.name not in fixed:
             first_of.setdefault(layer.nest, layer.name)
-    results = _search_distinct(first_of, arch, dataflow, objective, budget, workload.path, exact, trace, jobs,
+    keys = {}
+    if memo is not None and not trace:
+        todo = {}
+        for nest, name in first_of.items():
+            keys[nest] = Memo.key(nest, arch, dataflow, objective, budget, confirm, exact)
+            if keys[nest] in memo.entries:
+                memo.hits += 1
+            else:
+                memo.misses += 1
+                todo[nest] = name
+    else:
+        todo = first_of
+    results = _search_distinct(todo, arch, dataflow, objective, budget, workload.path, exact, trace, jobs,
                                progress, confirm)
+    if keys:
+        for nest, k in keys.items():
+            if nest in results:
+                memo.entries[k] = results[nest]
+            else:
+                results[nest] = memo.entries[k]
     for layer in mac_layers:
         if layer.name in fixed:
             ev = evaluate(layer.nest, arch, fixed[layer.name], objective, dataflow.stationary)

@@ -16,6 +16,8 @@ units.  The kinds (:data:`PLOT_KINDS`):
   with ``--sparse-mode actual`` (load imbalance from the real non-zeros).
 * ``speedup``: each layer's speedup over its dense baseline against its operand density (filter x
   ifmap), from one or more runs with sparse operands.
+* ``pareto``: a sweep's points (its results store), energy against latency with the Pareto front
+  marked and the points coloured by an axis, and energy against on-chip storage (an area proxy).
 """
 
 from .figures import PLOT_KINDS, load_report, plot

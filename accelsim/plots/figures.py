@@ -220,16 +220,49 @@ def speedup_figure(reports: list[dict]):
     return fig
 
 
+def pareto_figure(frames: list, color: str | None = None):
+    """Energy against latency of every stored point, the Pareto front marked, coloured by an axis; and
+    energy against on-chip storage (an area proxy)."""
+    import pandas as pd
+
+    df = pd.concat(frames, ignore_index=True)
+    axes = [c for c in df.columns if c.startswith("axis_")]
+    col = f"axis_{color}" if color else (axes[0] if axes else None)
+    if color and col not in df.columns:
+        raise InputError(f"no axis named {color!r} in the store (axes: {', '.join(a[5:] for a in axes)})",
+                         field="--color")
+    from ..dse.search import pareto_front
+
+    fig, (a, b) = _figure(1, 2, width=12.0)
+    groups = [(str(v), g) for v, g in df.groupby(col, sort=True)] if col else [("points", df)]
+    for label, g in groups:
+        a.scatter(g["latency_s"] * 1e3, g["energy_pj"] * UJ, s=14, label=label)
+        b.scatter(g["onchip_kb"], g["energy_pj"] * UJ, s=14, label=label)
+    front = pareto_front(list(zip(df["energy_pj"], df["latency_s"], df["key"])))
+    a.plot([f[1] * 1e3 for f in front], [f[0] * UJ for f in front], "k-", drawstyle="steps-post",
+           label=f"Pareto front ({len(front)})")
+    a.set_xlabel("latency (ms)")
+    a.set_ylabel("energy (µJ)")
+    a.set_title(f"{len(df)} design points: energy against latency")
+    a.legend(fontsize="small", title=col[5:] if col else None)
+    b.set_xlabel("on-chip storage (KiB)")
+    b.set_ylabel("energy (µJ)")
+    b.set_title("energy against on-chip storage (area proxy)")
+    return fig
+
+
 #: kind -> (function of report dicts, whether it takes several reports).
 PLOT_KINDS = {"energy": (energy_figure, False), "dataflows": (dataflows_figure, True),
               "cycles": (cycles_figure, False), "utilization": (utilization_figure, False),
               "roofline": (roofline_figure, False), "pe-busy": (pe_busy_figure, False),
-              "speedup": (speedup_figure, True)}
+              "speedup": (speedup_figure, True), "pareto": (pareto_figure, True)}
 
 
-def plot(reports, kind: str, out: str | PathLike | None = None, formats=("png", "svg"), stem: str | None = None):
-    """Draw figure ``kind`` of ``reports`` (one or a list: report dicts, Results or report.json paths) and,
-    with ``out``, write it there as ``<stem or kind>.<format>`` for each format (png, svg, pdf).
+def plot(reports, kind: str, out: str | PathLike | None = None, formats=("png", "svg"), stem: str | None = None,
+         color: str | None = None):
+    """Draw figure ``kind`` of ``reports`` (one or a list: report dicts, Results or report.json paths; for
+    ``pareto``, sweep folders or stores, coloured by axis ``color``, default the first) and, with
+    ``out``, write it there as ``<stem or kind>.<format>`` for each format (png, svg, pdf).
 
     Returns:
         the matplotlib Figure.
@@ -245,19 +278,29 @@ def plot(reports, kind: str, out: str | PathLike | None = None, formats=("png", 
     items = list(reports) if isinstance(reports, (list, tuple)) else [reports]
     if not items:
         raise InputError("no report to plot")
+    if kind == "pareto":
+        from ..dse.store import SweepStore, load_sweep
+
+        frames = [(x if isinstance(x, SweepStore) else load_sweep(x)).to_dataframe() for x in items]
+        if not any(len(f) for f in frames):
+            raise InputError("the store holds no point yet")
+        return _save(pareto_figure(frames, color), out, formats, stem or kind)
     data = [load_report(x) for x in items]
     fn, many = PLOT_KINDS[kind]
     if not many and len(data) > 1:
         raise InputError(f"the {kind} plot draws one report; {len(data)} were given", field="--kind")
     if any(not d["layers"] for d in data):
         raise InputError("a report without mapped layers has nothing to plot")
-    fig = fn(data)
+    return _save(fn(data), out, formats, stem or kind)
+
+
+def _save(fig, out, formats, stem: str):
     if out is not None:
         folder = Path(out)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             for f in formats:
-                fig.savefig(folder / f"{stem or kind}.{f}", dpi=150)
+                fig.savefig(folder / f"{stem}.{f}", dpi=150)
         except OSError as e:
             raise InputError(f"cannot write the figure: {e.strerror}", source=str(folder), field="--out") from None
     return fig
