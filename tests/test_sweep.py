@@ -87,7 +87,7 @@ def test_grid_minus_constraints_and_each_point_equals_a_single_run(tmp_path, wl)
 
 def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
     w = _workload(tmp_path / "k.yaml", "k", [("a", 16, 32), ("b", 32, 32), ("c", 32, 64)], hw=28)
-    axes = [{"name": "rows", "path": "levels.GLB.fanout.rows", "values": [2, 4, 6, 8, 10, 12]},
+    axes = [{"name": "rows", "path": "levels.GLB.fanout.rows", "values": [2, 4, 8]},
             {"name": "cols", "path": "levels.GLB.fanout.cols", "values": [7, 14]},
             {"name": "dataflow", "path": "dataflow", "values": ["rs", "ws"]}]
     spec = _spec(tmp_path, axes, [w], budget=30)
@@ -103,20 +103,20 @@ def test_killed_sweep_resumes_without_loss_or_duplicates(tmp_path):
                 n = sqlite3.connect(db).execute("SELECT COUNT(*) FROM points").fetchone()[0]
             except sqlite3.Error:
                 n = 0
-            if n >= 3:
+            if n >= 2:
                 break
         time.sleep(0.05)
     assert proc.poll() is None, "the sweep finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     partial = sqlite3.connect(db).execute("SELECT COUNT(*) FROM points").fetchone()[0]
-    assert 3 <= partial < 24
+    assert 2 <= partial < 12
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert f"{partial} already stored" in res.stdout
     whole, _ = accelsim.sweep(spec, str(tmp_path / "whole"), scheduler="inline")
     a, b = _frame(out), _frame(tmp_path / "whole")
-    assert len(a) == 24 and a["key"].is_unique
+    assert len(a) == 12 and a["key"].is_unique
     assert a.equals(b)
 
 

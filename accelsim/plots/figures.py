@@ -239,8 +239,8 @@ def pareto_figure(frames: list, color: str | None = None):
         a.scatter(g["latency_s"] * 1e3, g["energy_pj"] * UJ, s=14, label=label)
         b.scatter(g["onchip_kb"], g["energy_pj"] * UJ, s=14, label=label)
     front = pareto_front(list(zip(df["energy_pj"], df["latency_s"], df["key"])))
-    a.plot([f[1] * 1e3 for f in front], [f[0] * UJ for f in front], "k-", drawstyle="steps-post",
-           label=f"Pareto front ({len(front)})")
+    a.plot([f[1] * 1e3 for f in front], [f[0] * UJ for f in front], "k-o", drawstyle="steps-post", markersize=7,
+           markerfacecolor="none", label=f"Pareto front ({len(front)})", zorder=4)
     a.set_xlabel("latency (ms)")
     a.set_ylabel("energy (µJ)")
     a.set_title(f"{len(df)} design points: energy against latency")
