@@ -165,9 +165,9 @@ def test_sparse_kinds_draw_the_actual_work_and_the_speedups(tmp_path):
     fig = accelsim.plot([r], "speedup", tmp_path)
     (ax,) = fig.axes
     pts = ax.collections[0].get_offsets()
-    assert [tuple(p) for p in pts] == pytest.approx(
-        [(l["sparse"]["densities"]["filter"]["density"] * l["sparse"]["densities"]["ifmap"]["density"],
-          l["sparse"]["speedup"]) for l in r.layers])
+    want = [(l["sparse"]["densities"]["filter"]["density"] * l["sparse"]["densities"]["ifmap"]["density"],
+             l["sparse"]["speedup"]) for l in r.layers]
+    assert [float(v) for p in pts for v in p] == pytest.approx([v for w in want for v in w])
     assert "density" in ax.get_xlabel() and "speedup" in ax.get_ylabel()
     with pytest.raises(InputError, match="sparse-mode actual"):
         accelsim.plot(accelsim.run("eyeriss.yaml", "steering.yaml", budget=40), "pe-busy")
