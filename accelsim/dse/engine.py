@@ -168,8 +168,8 @@ def execute(tasks: list[Task], store: SweepStore, sw: Sweep, summary: SweepSumma
                 client = Client(cluster)
             else:
                 client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError) as e:
-            raise InputError(f"cannot reach the dask scheduler: {e}", field="--scheduler") from None
+        except (OSError, TimeoutError, ValueError) as e:
+            raise InputError(f"cannot reach the dask scheduler {scheduler}: {e}", field="--scheduler") from None
         try:
             futures = client.map(run_task, tasks, pure=False)
             for fut in as_completed(futures):

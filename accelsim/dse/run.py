@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import InputError
 from ..mapper.confirm import DEFAULT_CONFIRM
 from .engine import SweepSummary, execute, plan
 from .spec import load_sweep_spec
@@ -25,6 +26,11 @@ def sweep(spec: str, out: str, scheduler: str = "local", workers: int | None = N
     Raises:
         InputError: a bad spec (the axis, path and point named), an unreachable scheduler.
     """
+    if scheduler not in ("local", "inline") and "://" not in scheduler:
+        raise InputError(f"unknown scheduler {scheduler!r}: use local, inline or a dask address tcp://HOST:PORT",
+                         field="--scheduler")
+    if search not in (None, "optuna"):
+        raise InputError(f"unknown search {search!r}: use optuna", field="--search")
     sw = load_sweep_spec(spec)
     store = SweepStore(out)
     if search == "optuna":
