@@ -57,7 +57,13 @@ def _workload(workload, batch: int | None) -> Workload:
     raise InputError(f"workload must be a file name, a path, a dict or a Workload, not {type(workload).__name__}")
 
 
-def _dataflow(dataflow, arch: Architecture) -> Dataflow:
+def resolve_dataflow(dataflow, arch: Architecture) -> Dataflow:
+    """The dataflow of a run: a Dataflow as is, a bundled name or path loaded, None the arch's
+    ``default_dataflow`` (resolved beside the arch file).
+
+    Raises:
+        InputError: an unknown name, a bad file, or a value of another type.
+    """
     if isinstance(dataflow, Dataflow):
         return dataflow
     if dataflow is None:
@@ -171,7 +177,7 @@ def run(arch, workload, dataflow=None, objective: str = "edp", *, batch: int | N
         raise InputError(f"unknown sparse_mode {sparse_mode!r}: use statistical or actual", field="sparse_mode")
     a = _arch(arch)
     w = _workload(workload, batch)
-    df = _dataflow(dataflow, a)
+    df = resolve_dataflow(dataflow, a)
     maps = load_mappings(str(mapping)) if mapping is not None else None
     res = run_network(a, w, df, objective, budget, layers, maps, jobs=jobs, exact=exact, confirm=confirm,
                       sparse_mode=sparse_mode)

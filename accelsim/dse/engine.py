@@ -101,7 +101,7 @@ def plan(sw: Sweep, store: SweepStore, confirm: int, source: str = "grid",
 def run_task(t: Task) -> tuple[list[dict], int, int]:
     """Evaluate a task's points (in a worker): ``(store rows, memo hits, memo misses)``."""
     global _WORKER_MEMO
-    from ..api import _dataflow
+    from ..api import resolve_dataflow
     from ..arch import build_arch
     from ..pipeline import Memo, run_network
     from ..report import build_report
@@ -112,7 +112,7 @@ def run_task(t: Task) -> tuple[list[dict], int, int]:
     memo = _WORKER_MEMO
     h0, m0 = memo.hits, memo.misses
     arch = build_arch(t.arch, f"{t.arch_name} (sweep point)")
-    df = _dataflow(t.dataflow, arch)
+    df = resolve_dataflow(t.dataflow, arch)
     rows = []
     for key, wl, axes, pes, kb, source in t.points:
         w = load_workload(wl, t.batch)
