@@ -19,6 +19,7 @@ from typing import Callable
 
 from .arch.spec import Architecture
 from .errors import InputError, short
+from .gcpolicy import fewer_collections
 from .mapping.dataflow import Dataflow
 from .mapper.fixed import MappingFile, build_fixed
 from .mapper.confirm import DEFAULT_CONFIRM
@@ -115,6 +116,7 @@ def select_layers(workload: Workload, selection: str | None, label: str = "--lay
     return [l for i, l in enumerate(workload.layers) if i in picked]
 
 
+@fewer_collections()
 def _search_layer(nest, arch, dataflow, objective, budget, path, name, exact, trace, confirm):
     """Search one layer, confirming its shortlist by simulation, and return the chosen mapping's
     simulation (again in exact mode or with a trace if asked; runs in a worker process)."""
@@ -154,6 +156,7 @@ class Memo:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+@fewer_collections()
 def run_network(
     arch: Architecture,
     workload: Workload,
