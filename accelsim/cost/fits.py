@@ -87,13 +87,7 @@ def fit_checker(nest: LoopNest, arch: Architecture, level: int):
     """
     hs, hd = nest.stride[0], nest.dilation[0]
     ws, wd = nest.stride[1], nest.dilation[1]
-    parts = []
-    for p in arch.levels[level].partitions:
-        if p.cap_bits is None:
-            continue
-        b = {t: fit_bits(nest, arch, level, t) for t in p.tensors}
-        parts.append((b.get("filter", 0), b.get("ifmap", 0), b.get("ofmap", 0),
-                      p.cap_bits // 2 if p.double_buffered else p.cap_bits))  # 2u > c  <=>  u > c // 2
+    parts = fit_parts(nest, arch, level)
 
     def ok(e) -> bool:
         n, g, m, c = e["N"], e["G"], e["M"], e["C"]
@@ -111,6 +105,21 @@ def fit_checker(nest: LoopNest, arch: Architecture, level: int):
         return True
 
     return ok
+
+
+def fit_parts(nest: LoopNest, arch: Architecture, level: int) -> list[tuple]:
+    """Level ``level``'s bounded partitions as ``(filter bits, ifmap bits, ofmap bits, bound bits)``: the
+    bits per word each tensor takes there (0: not held; :func:`~.sparse.fit_bits`) and the capacity in
+    bits, halved for a double-buffered partition (``2u > c  <=>  u > c // 2``).  A tile set fits when
+    every partition's ``sum(tile words x bits) <= bound``, summed filter, ifmap, ofmap in that order."""
+    parts = []
+    for p in arch.levels[level].partitions:
+        if p.cap_bits is None:
+            continue
+        b = {t: fit_bits(nest, arch, level, t) for t in p.tensors}
+        parts.append((b.get("filter", 0), b.get("ifmap", 0), b.get("ofmap", 0),
+                      p.cap_bits // 2 if p.double_buffered else p.cap_bits))
+    return parts
 
 
 def fits(nest: LoopNest, arch: Architecture, m: Mapping) -> str | None:

@@ -136,8 +136,20 @@ def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_o
     """
     lvl = arch.array_level if level is None else level
     dims = [d for d in DIMS if rem[d] > 1]
-    ext = dict(inner)
+    if dims:
+        from .splitgrid import grid_splits  # the same splits and checks, vectorised (its module doc)
 
+        grid = grid_splits(nest, arch, lvl, inner, dims, [divisors(rem[d]) for d in dims], maximal_only)
+        if grid is not None and grid[1] <= work.left:
+            work.left -= grid[1]
+            yield from grid[0]
+            return
+    yield from walk_splits(nest, arch, lvl, inner, rem, dims, maximal_only, work)
+
+
+def walk_splits(nest, arch, lvl, inner, rem, dims, maximal_only, work):
+    """:func:`glb_splits` by the recursive walk, one fit check per :class:`Work` tick."""
+    ext = dict(inner)
     ok = fit_checker(nest, arch, lvl)
 
     def rec(i, cur):
