@@ -275,20 +275,16 @@ def sweep_cmd(
             store, s = sweep(spec, str(out), scheduler, workers, search, trials, confirm, progress=cb)
     except InputError as e:
         _fail(e)
-    sys.stdout.write(f"{s.grid} points in the grid, {s.dropped} dropped by constraints, {s.skipped} already "
+    sys.stdout.write(f"{s.grid} points {'asked by the search' if search else 'in the grid'}, {s.dropped} dropped by constraints, {s.skipped} already "
                      f"stored, {s.evaluated} evaluated in {s.wall_s:.1f} s ({s.points_per_s:.2f} points/s); "
                      f"layer memo: {s.memo_hits} hits, {s.memo_misses} misses ({100 * s.memo_hit_rate:.0f}% hits); "
                      f"{len(store)} points in {out / 'results.sqlite'}\n")
     if search == "optuna":
-        from .dse.search import pareto_front
-
-        df = store.to_dataframe()
-        for src in ("optuna", "grid"):
-            part = df[df["source"] == src]
-            if len(part):
-                front = pareto_front(list(zip(part["energy_pj"], part["cycles"], part["key"])))
-                sys.stdout.write(f"{src}: {len(part)} points, Pareto front of {len(front)}: "
-                                 + ", ".join(f"({e / 1e6:.1f} µJ, {c} cycles)" for e, c, _ in front) + "\n")
+        if s.fronts is not None:
+            sys.stdout.write(s.fronts.describe() + "\n")
+        else:
+            sys.stdout.write(f"(run the grid into the same --out, accelsim sweep {spec} --out {out}, to compare "
+                             "this search's Pareto front with the grid's)\n")
 
 
 @app.command("plot")

@@ -148,6 +148,12 @@ def test_optuna_search_fills_the_same_store_and_the_pareto_plot_draws_it(tmp_pat
     accelsim.sweep(spec, str(tmp_path / "o"), scheduler="inline")  # the grid adds the rest beside them
     full = accelsim.load_sweep(tmp_path / "o").to_dataframe()
     assert len(full) == 12 and full["key"].is_unique
+    assert s.fronts is None  # the grid was not there yet
+    _, again = accelsim.sweep(spec, str(tmp_path / "o"), search="optuna", trials=6)
+    f = again.fronts
+    assert f is not None and f.grid == 12 and 1 <= f.searched <= 6
+    assert 0 < f.hypervolume_ratio <= 1 and f.found <= f.grid_front
+    assert (f.hypervolume_ratio == pytest.approx(1)) == (f.found == f.grid_front)
     fig = accelsim.plot(tmp_path / "o", "pareto", tmp_path / "figs", formats=("png",), color="dataflow")
     a, b = fig.axes
     assert a.get_xlabel() == "latency (ms)" and a.get_ylabel() == "energy (µJ)"
@@ -174,3 +180,17 @@ def test_spec_errors_name_the_axis_path_and_point(tmp_path, wl, axis, words):
     assert "Traceback" not in text
     for w in words:
         assert w in text, (w, text)
+
+
+def test_front_comparison_by_hand():
+    """Hypervolumes of small fronts computed by hand (objectives scaled by the grid's worst, ref (1, 1))."""
+    from accelsim.dse.search import compare_fronts, hypervolume
+
+    assert hypervolume([(0.5, 0.5, "a")], (1.0, 1.0)) == pytest.approx(0.25)
+    # a (0.2, 0.8) and b (0.6, 0.3): 0.8 * 0.2 + 0.4 * 0.5 = 0.36; c (0.7, 0.9) is dominated
+    assert hypervolume([(0.2, 0.8, "a"), (0.6, 0.3, "b"), (0.7, 0.9, "c")], (1.0, 1.0)) == pytest.approx(0.36)
+    grid = {"a": (2.0, 8.0), "b": (6.0, 3.0), "c": (7.0, 9.0), "w": (10.0, 10.0)}
+    c = compare_fronts({"b": grid["b"], "c": grid["c"]}, grid)
+    assert (c.searched, c.grid, c.search_front, c.grid_front, c.found) == (2, 4, 1, 2, 1)
+    assert c.hypervolume_ratio == pytest.approx(0.4 * 0.7 / 0.36)
+    assert compare_fronts(dict(grid), grid).hypervolume_ratio == pytest.approx(1.0)

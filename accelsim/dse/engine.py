@@ -53,6 +53,7 @@ class SweepSummary:
     memo_hits: int = 0
     memo_misses: int = 0
     wall_s: float = 0.0
+    fronts: object = None  # an optuna search's FrontComparison with the grid (dse.search), when the store has it
 
     @property
     def points_per_s(self) -> float:
@@ -131,6 +132,15 @@ def run_task(t: Task) -> tuple[list[dict], int, int]:
     return rows, memo.hits - h0, memo.misses - m0
 
 
+def release_memo() -> None:
+    """Drop this worker's memo and the cost model's caches (run on every worker when a sweep ends)."""
+    global _WORKER_MEMO
+    _WORKER_MEMO = None
+    import gc
+
+    gc.collect()
+
+
 def execute(tasks: list[Task], store: SweepStore, sw: Sweep, summary: SweepSummary, scheduler: str = "local",
             workers: int | None = None, progress=None) -> SweepSummary:
     """Run ``tasks`` on ``scheduler`` (module doc), storing every point as its task finishes."""
@@ -175,6 +185,10 @@ def execute(tasks: list[Task], store: SweepStore, sw: Sweep, summary: SweepSumma
             for fut in as_completed(futures):
                 take(fut.result())
         finally:
+            try:  # workers drop their memo now, so they exit within the nanny's grace period
+                client.run(release_memo)
+            except Exception:  # noqa: BLE001 - a worker already gone has nothing to release
+                pass
             client.close()
             if cluster is not None:
                 cluster.close()
