@@ -33,6 +33,7 @@ from .report.build import build_report, to_csv
 from .report.table import render_table
 from .sim.trace import write_trace
 from .workload.network import load_workload
+from .importers import parse_input_shape
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="accelsim: map DNN layers onto spatial accelerators and report cycles and energy.")
@@ -69,13 +70,13 @@ def _show_warnings(caught) -> None:
                               highlight=False, soft_wrap=True)
 
 
-def _prepare(arch_file, workload_file, dataflow, mapping_file, batch=None):
+def _prepare(arch_file, workload_file, dataflow, mapping_file, batch=None, input_shape=None, skip=False):
     """Load every input; warnings (a bundled name shadowing a local file) are printed as they arise."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
         try:
             arch = load_arch(arch_file)
-            workload = load_workload(workload_file, batch)
+            workload = load_workload(workload_file, batch, parse_input_shape(input_shape), skip)
             if dataflow is not None:
                 df = load_dataflow(dataflow, field="--dataflow")
             else:
@@ -114,7 +115,9 @@ def _run(arch, workload, df, objective, budget, layers, mappings, jobs, exact=Fa
 @app.command()
 def run(
     arch_file: str = typer.Argument(..., metavar="ARCH", help="arch YAML: bundled name (eyeriss.yaml) or path"),
-    workload_file: str = typer.Argument(..., metavar="WORKLOAD", help="workload YAML: bundled name or path"),
+    workload_file: str = typer.Argument(..., metavar="WORKLOAD",
+                                        help="workload YAML (bundled name or path), .onnx, SCALE-Sim .csv or "
+                                             "Timeloop problem YAML"),
     dataflow: Optional[str] = typer.Option(None, "--dataflow", "-d",
                                            help="ws, os, is, rs, nlr, os_gemm, ws_gemm or a dataflow YAML (default: the arch's)"),
     objective: Objective = typer.Option(Objective.edp, "--objective", help="what the mapper minimises"),
@@ -140,10 +143,17 @@ def run(
     compare_dense: bool = typer.Option(False, "--compare-dense",
                                        help="also run dense (density 1, no compression, no gating or skipping) "
                                             "and report speedup and energy saving per layer"),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape",
+                                              help="ONNX: the graph input's sizes when dynamic, e.g. 1x3x224x224"),
+    skip_unsupported: bool = typer.Option(False, "--skip-unsupported",
+                                          help="ONNX: skip unsupported ops with a warning instead of stopping"),
 ) -> None:
-    """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level."""
+    """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level.
+
+    WORKLOAD is a workload YAML, an ONNX model (.onnx), a SCALE-Sim topology CSV (.csv) or a Timeloop
+    problem YAML."""
     try:
-        a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch)
+        a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch, input_shape, skip_unsupported)
         res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None, confirm=confirm,
                    sparse_mode=sparse_mode.value)
         dense = baseline_for(res, compare_dense, lambda da, dw: _run(da, dw, df, objective.value, budget, layers,
@@ -180,6 +190,38 @@ def run(
                 out_console.print(Text(f"\n{printable(l['name'])}", style="bold") + Text(f" ({l['shape_text']})"))
                 out_console.print(l["mapping"]["loop_nest"], highlight=False, markup=False)
     err_console.print(Text(f"wrote {out / 'report.json'} and {out / 'layers.csv'}"), highlight=False)
+
+
+@app.command("import")
+def import_cmd(
+    source: str = typer.Argument(..., metavar="MODEL", help="an ONNX model, SCALE-Sim topology CSV or Timeloop problem"),
+    out: Path = typer.Option(..., "--out", "-o", help="workload YAML to write"),
+    input_shape: Optional[str] = typer.Option(None, "--input-shape",
+                                              help="ONNX: the graph input's sizes when dynamic, e.g. 1x3x224x224"),
+    skip_unsupported: bool = typer.Option(False, "--skip-unsupported",
+                                          help="ONNX: skip unsupported ops with a warning instead of stopping"),
+) -> None:
+    """Convert a network from another tool's format into an accelsim workload YAML (checked by compiling it)."""
+    import yaml
+
+    from .workload.network import build_workload, import_workload
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        try:
+            data, display, path = import_workload(source, parse_input_shape(input_shape), skip_unsupported)
+            w = build_workload(data, display, path)
+        except InputError as e:
+            _show_warnings(caught)
+            _fail(e)
+        _show_warnings(caught)
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
+    try:
+        out.write_text(f"# accelsim import {source}\n" + text)
+    except OSError as e:
+        _fail(InputError(f"cannot write: {e.strerror}", source=str(out), field="--out"))
+    err_console.print(Text(f"wrote {out}: {len(w.layers)} layers, {len(w.mac_layers)} with MACs, {w.macs:,} MACs, "
+                           f"{w.params:,} parameters"), highlight=False)
 
 
 @app.command("show-mapping")

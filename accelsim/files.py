@@ -56,7 +56,7 @@ _MARKERS = {
     "workload": ("layers", "input", "batch"),
 }
 _KIND_TEXT = {"arch": "an arch file", "workload": "a workload file", "dataflow": "a dataflow file",
-              "mapping": "a mapping file"}
+              "mapping": "a mapping file", "topology": "a SCALE-Sim topology CSV", "ONNX model": "an ONNX model"}
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,33 @@ def resolve(name: str | Path, kind: str, base: str | Path | None = None) -> Sour
     return SourceFile(name, str(p.absolute()), False, _read_text(p, name, kind))
 
 
+def read_binary(name: str | Path, kind: str, limit: int, base: str | Path | None = None) -> tuple[str, str, bytes]:
+    """Read a binary input file (an ONNX model) given as a path: ``(display name, absolute path, bytes)``,
+    with :func:`resolve`'s checks (a regular file of at most ``limit`` bytes).
+
+    Raises:
+        InputError: missing, unreadable, not a regular file or too large.
+    """
+    name = str(name)
+    if not name.strip() or "\x00" in name:
+        raise InputError("empty or invalid file name", source=short(name, quote=False))
+    p = Path(name).expanduser()
+    if not p.is_absolute() and base is not None:
+        p = Path(base) / p
+    return name, str(p.absolute()), _read_raw(p, name, kind, limit)
+
+
 def _read_text(p: Path, display: str, kind: str) -> str:
+    raw = _read_raw(p, display, kind)
+    expected = _KIND_TEXT.get(kind, "a YAML file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+                         f"expected {expected} (YAML) saved as UTF-8", source=display) from None
+
+
+def _read_raw(p: Path, display: str, kind: str, limit: int = MAX_FILE_BYTES) -> bytes:
     try:
         st = os.stat(p)
     except OSError as e:
@@ -156,19 +182,13 @@ def _read_text(p: Path, display: str, kind: str) -> str:
         what = ("a named pipe" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
                 or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
         raise InputError(f"is {what}, not a regular file; expected {expected} (YAML)", source=display)
-    if st.st_size > MAX_FILE_BYTES:
-        raise InputError(f"is {st.st_size:,} bytes; input files are limited to {MAX_FILE_BYTES:,} bytes",
-                         source=display)
+    if st.st_size > limit:
+        raise InputError(f"is {st.st_size:,} bytes; {kind} files are limited to {limit:,} bytes", source=display)
     try:
         with open(p, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
+            return fh.read(limit + 1)
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", source=display) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"is not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start}); "
-                         f"expected {expected} (YAML) saved as UTF-8", source=display) from None
 
 
 class _Loader(yaml.SafeLoader):

@@ -13,6 +13,8 @@ from __future__ import annotations
 # ---- files
 #: Largest input file read, in bytes (the bundled files are under 20 kB).
 MAX_FILE_BYTES = 16 * 2**20
+#: Largest ONNX model read, in bytes (protobuf's own limit on one message is 2 GiB).
+MAX_ONNX_BYTES = 2**31 - 1
 #: Deepest YAML nesting (bundled files nest 4 deep); PyYAML's composer recurses per level.
 MAX_YAML_DEPTH = 64
 #: YAML nodes once aliases are expanded (billion-laughs guard); a 10,000-layer network needs ~200,000.

@@ -28,7 +28,7 @@ Pair = Union[int, list[int]]
 #: ``bad(message, field=None)`` raises the InputError of one layer.
 Bad = Callable[..., NoReturn]
 
-LAYER_TYPES = ("conv2d", "fc", "matmul", "pool", "add")
+LAYER_TYPES = ("conv2d", "fc", "matmul", "pool", "add", "concat", "elementwise")
 MAC_TYPES = ("conv2d", "fc", "matmul")
 
 
@@ -226,24 +226,43 @@ class FCSpec(_LayerBase):
 
 
 class MatmulSpec(_LayerBase):
-    """[rows x inner] . [inner x cols]: an FC with N = rows; parameters are the [inner x cols] operand."""
+    """``groups`` independent products [rows x inner] . [inner x cols] (a batched matmul: attention's heads).
+
+    With at most one activation input the [inner x cols] operand is the parameters (an FC with N =
+    rows).  With two, ``inputs: [a, b]`` (or ``activations: true``), both operands are activations
+    (attention's Q.K^T and scores.V): no parameters, and the loop nest's filter tensor is ``b``.  ``weights_of`` names an
+    earlier layer whose weights this one reuses (a recurrent cell's later time steps), so its
+    parameters count once.  ``bias``: bias vectors of ``cols`` words (true = 1; an LSTM gate has 2,
+    b_ih and b_hh).  Loop nest: N = rows, G = groups, M = cols, C = inner.
+    """
 
     type: Literal["matmul"]
     rows: Size
     inner: Size
     cols: Size
+    groups: Size = 1
+    bias: Union[bool, Annotated[int, Field(ge=0, le=8)]] = False
+    weights_of: str | None = None
+    activations: bool = False  # both operands are activations even when it reads fewer than two layers
 
     def lower(self, name: str, inputs: tuple[str, ...], in_shapes: list[Shape], bad: Bad) -> Layer:
         """This layer's shapes, loop nest and parameters; ``bad(message, field)`` raises an InputError."""
-        if len(in_shapes) > 1:
-            bad(f"a matmul layer reads at most one activation input, got {len(in_shapes)}", "inputs")
-        x = in_shapes[0] if in_shapes else None
-        if x is not None and (x.n != self.rows or x.features != self.inner):
-            bad(f"[rows x inner] = [{self.rows} x {self.inner}] does not match its input {short(inputs[0])} ({x})")
-        nest = LoopNest(dims=dict(N=self.rows, G=1, M=self.cols, C=self.inner, P=1, Q=1, R=1, S=1), H=1, W=1)
-        x = x or Shape(self.rows, self.inner, 1, 1)
-        return Layer(name, "matmul", inputs, x, Shape(self.rows, self.cols, 1, 1), nest, self.inner * self.cols,
-                     self.record())
+        if len(in_shapes) > 2:
+            bad(f"a matmul layer reads at most two activation inputs, got {len(in_shapes)}", "inputs")
+        g, x = self.groups, in_shapes[0] if in_shapes else None
+        if x is not None and (x.n != self.rows or x.features != g * self.inner):
+            want = f"{g} x " if g > 1 else ""
+            bad(f"[rows x inner] = {want}[{self.rows} x {self.inner}] does not match its input "
+                f"{short(inputs[0])} ({x})")
+        if len(in_shapes) == 2 and in_shapes[1].n * in_shapes[1].features != g * self.inner * self.cols:
+            y = in_shapes[1]
+            bad(f"its second operand {short(inputs[1])} ({y}) has {y.n * y.features} elements, but "
+                f"{g} x [{self.inner} x {self.cols}] needs {g * self.inner * self.cols}", "inputs")
+        nest = LoopNest(dims=dict(N=self.rows, G=g, M=self.cols, C=self.inner, P=1, Q=1, R=1, S=1), H=1, W=1)
+        x = x or Shape(self.rows, g * self.inner, 1, 1)
+        shared = len(in_shapes) == 2 or self.activations or self.weights_of is not None
+        params = 0 if shared else g * self.cols * (self.inner + int(self.bias))
+        return Layer(name, "matmul", inputs, x, Shape(self.rows, g * self.cols, 1, 1), nest, params, self.record())
 
 
 class PoolSpec(_LayerBase):
@@ -294,6 +313,42 @@ class AddSpec(_LayerBase):
         return Layer(name, "add", inputs, in_shapes[0], in_shapes[0], None, 0, self.record())
 
 
-SPECS = {"conv2d": Conv2dSpec, "fc": FCSpec, "matmul": MatmulSpec, "pool": PoolSpec, "add": AddSpec}
+class ConcatSpec(_LayerBase):
+    """Channel concatenation of one or more inputs of equal batch, height and width (no MACs, not mapped)."""
+
+    type: Literal["concat"]
+
+    def lower(self, name: str, inputs: tuple[str, ...], in_shapes: list[Shape], bad: Bad) -> Layer:
+        """This layer's shapes, loop nest and parameters; ``bad(message, field)`` raises an InputError."""
+        if not in_shapes:
+            bad("a concat layer joins one or more inputs; list them in 'inputs'", "inputs")
+        a = in_shapes[0]
+        for other, oname in zip(in_shapes[1:], inputs[1:]):
+            if (other.n, other.h, other.w) != (a.n, a.h, a.w):
+                bad(f"input {short(oname)} has shape {other}, but {short(inputs[0])} has {a}: channels join "
+                    "only maps of one batch, height and width", "inputs")
+        out = Shape(a.n, sum(x.c for x in in_shapes), a.h, a.w)
+        return Layer(name, "concat", inputs, a, out, None, 0, self.record())
+
+
+class ElementwiseSpec(_LayerBase):
+    """An element-wise op over one or more inputs of one shape (``op``: mul, an LSTM or GRU cell's state
+    update, an activation...; no MACs, not mapped)."""
+
+    type: Literal["elementwise"]
+    op: str = Field(default="mul", min_length=1, max_length=64)
+
+    def lower(self, name: str, inputs: tuple[str, ...], in_shapes: list[Shape], bad: Bad) -> Layer:
+        """This layer's shapes, loop nest and parameters; ``bad(message, field)`` raises an InputError."""
+        if not in_shapes:
+            bad("an elementwise layer reads one or more inputs; list them in 'inputs'", "inputs")
+        for other, oname in zip(in_shapes[1:], inputs[1:]):
+            if other != in_shapes[0]:
+                bad(f"input {short(oname)} has shape {other}, but {short(inputs[0])} has {in_shapes[0]}", "inputs")
+        return Layer(name, "elementwise", inputs, in_shapes[0], in_shapes[0], None, 0, self.record())
+
+
+SPECS = {"conv2d": Conv2dSpec, "fc": FCSpec, "matmul": MatmulSpec, "pool": PoolSpec, "add": AddSpec,
+         "concat": ConcatSpec, "elementwise": ElementwiseSpec}
 
 

@@ -45,11 +45,12 @@ import networkx as nx
 from pydantic import Field
 
 from ..errors import InputError, short
-from ..files import load_yaml
+from ..files import load_yaml, read_binary, resolve
 from ..validation import validate
-from ..limits import MAX_DIM, MAX_LAYERS, MAX_MACS
+from ..limits import MAX_DIM, MAX_LAYERS, MAX_MACS, MAX_ONNX_BYTES
 from .density import DensitySpec, resolve_density
 from .layers import LAYER_TYPES, SPECS, Layer, LayerInput, Shape, Size, Strict
+from .recurrent import GATES, RecurrentSpec, is_recurrent, unroll
 
 
 class WorkloadSpec(Strict):
@@ -94,20 +95,43 @@ class Workload:
         return sum(l.params for l in self.layers)
 
 
-def load_workload(name: str, batch: int | None = None) -> Workload:
-    """Load, validate and compile a workload file (bundled name or path); ``batch`` (``--batch``), when
-    given, replaces the file's ``batch`` (N), as if the file said so.
+def load_workload(name: str, batch: int | None = None, input_shape: list[int] | None = None,
+                  skip_unsupported: bool = False) -> Workload:
+    """Load, validate and compile a workload: a workload YAML file (bundled name or path), an ONNX model
+    (``.onnx``), a SCALE-Sim topology CSV (``.csv``) or a Timeloop problem YAML (a top-level ``problem``);
+    the last three are converted by :mod:`accelsim.importers`.  ``batch`` (``--batch``), when given,
+    replaces the file's ``batch`` (N), as if the file said so.  ``input_shape`` and ``skip_unsupported``
+    apply to ONNX models (``--input-shape``, ``--skip-unsupported``).
 
     Raises:
-        InputError: malformed YAML, unknown/missing/mistyped fields, unknown
+        InputError: malformed YAML, CSV or ONNX, unknown/missing/mistyped fields, unknown
             layer type, inconsistent shapes along an edge, a stated size that
             disagrees with the derived one, empty outputs, channels that do
-            not divide by groups, unknown or duplicate layer names.
+            not divide by groups, unknown or duplicate layer names; an unsupported ONNX op.
     """
-    f, data = load_yaml(name, "workload")
+    data, display, path = import_workload(name, input_shape, skip_unsupported)
     if batch is not None and isinstance(data, dict):
         data = {**data, "batch": batch}
-    return build_workload(data, f.display, f.path)
+    return build_workload(data, display, path)
+
+
+def import_workload(name: str, input_shape: list[int] | None = None,
+                    skip_unsupported: bool = False) -> tuple[dict, str, str]:
+    """``(workload data, display name, absolute path)`` of a workload file of any format
+    (:func:`load_workload`), before compilation: what ``accelsim import`` writes as YAML."""
+    from .. import importers
+
+    text = str(name).lower()
+    if text.endswith(".onnx"):
+        display, path, raw = read_binary(name, "ONNX model", MAX_ONNX_BYTES)
+        return importers.onnx_workload(display, raw, input_shape, skip_unsupported), display, path
+    if text.endswith(".csv"):
+        f = resolve(name, "topology")
+        return importers.scalesim_workload(f.display, f.text, Path(f.path).stem), f.display, f.path
+    f, data = load_yaml(name, "workload")
+    if importers.is_timeloop_problem(data):
+        return importers.timeloop_workload(f.display, data, Path(f.path).stem), f.display, f.path
+    return data, f.display, f.path
 
 
 def build_workload(data, src: str = "<workload>", resolved_path: str | None = None) -> Workload:
@@ -123,7 +147,18 @@ def build_workload(data, src: str = "<workload>", resolved_path: str | None = No
     layers: list[Layer] = []
     total_macs = 0
     prev = "input" if spec.input is not None else None
+    items = []  # (index in the file, raw layer): recurrent layers unrolled (accelsim.workload.recurrent)
     for i, raw in enumerate(spec.layers):
+        if is_recurrent(raw):
+            rs = validate(RecurrentSpec, raw, src, prefix=f"layers.{i}")
+            items += [(i, r) for r in unroll(rs, f"{rs.type}{i}")]
+        else:
+            items.append((i, raw))
+    if len(items) > MAX_LAYERS:
+        raise InputError(f"unrolls to {len(items):,} layers, over the limit of {MAX_LAYERS:,}", source=src,
+                         field="layers")
+    by_name: dict[str, Layer] = {}
+    for i, raw in items:
         where = f"layers.{i}"
         if not isinstance(raw, dict):
             raise InputError("each layer must be a mapping of fields", source=src, field=where)
@@ -131,9 +166,8 @@ def build_workload(data, src: str = "<workload>", resolved_path: str | None = No
         if t is None:
             raise InputError("required field is missing", source=src, field=f"{where}.type")
         if not isinstance(t, str) or t not in SPECS:
-            raise InputError(
-                f"unknown layer type {short(t)} (known: {', '.join(LAYER_TYPES)})", source=src, field=f"{where}.type"
-            )
+            raise InputError(f"unknown layer type {short(t)} (known: {', '.join(LAYER_TYPES + tuple(GATES))})",
+                             source=src, field=f"{where}.type")
         ls = validate(SPECS[t], raw, src, prefix=where)
         lname = ls.name or f"{t}{i}"
         where = f"layer {short(lname)} ({where})"
@@ -168,6 +202,16 @@ def build_workload(data, src: str = "<workload>", resolved_path: str | None = No
                     source=src,
                     field=f"{where}.inputs",
                 )
+        shared = getattr(ls, "weights_of", None)
+        if shared is not None:
+            w = by_name.get(shared)
+            if w is None or w.type != "matmul":
+                raise InputError(f"weights_of names {short(shared)}, which is not an earlier matmul layer",
+                                 source=src, field=f"{where}.weights_of")
+            if (w.nest.dims["C"], w.nest.dims["M"], w.nest.dims["G"]) != (ls.inner, ls.cols, ls.groups):
+                raise InputError(f"weights_of {short(shared)}: its weights are {w.nest.dims['G']} x "
+                                 f"[{w.nest.dims['C']} x {w.nest.dims['M']}], this layer's "
+                                 f"{ls.groups} x [{ls.inner} x {ls.cols}]", source=src, field=f"{where}.weights_of")
         in_shapes = [own] if own is not None else [shapes[x] for x in inputs]
         layer = ls.lower(lname, inputs, in_shapes, _raiser(src, where))
         own_density = validate(DensitySpec, ls.density, src, prefix=f"{where}.density") \
@@ -186,6 +230,7 @@ def build_workload(data, src: str = "<workload>", resolved_path: str | None = No
         for inp in inputs:
             graph.add_edge(inp, lname)
         layers.append(layer)
+        by_name[lname] = layer
         prev = lname
     return Workload(name=spec.name or src, source=spec.source, layers=layers, graph=graph, path=src,
                     resolved_path=resolved_path)
