@@ -93,6 +93,10 @@ def onnx_workload(display: str, data: bytes, input_shape: list[int] | None = Non
     inputs = [i for i in g.input if i.name not in inits]
     if not inputs:
         raise InputError("the graph has no input that is not an initializer", source=display)
+    if not skip_unsupported:  # named before shape inference, which may fail on the op itself
+        for i, node in enumerate(g.node):
+            if node.op_type not in SUPPORTED:
+                _unsupported(display, i, node)
     _fix_inputs(onnx, display, inputs, input_shape)
     try:
         onnx.checker.check_model(model)
@@ -102,6 +106,15 @@ def onnx_workload(display: str, data: bytes, input_shape: list[int] | None = Non
     shapes = {v.name: _dims(v) for v in list(model.graph.value_info) + list(model.graph.input)
               + list(model.graph.output)}
     return _Builder(display, model.graph, inits, shapes, skip_unsupported).build()
+
+
+def _where(i, node) -> str:
+    return f"node {short(node.name or f'#{i}')} ({node.op_type})"
+
+
+def _unsupported(display, i, node):
+    raise InputError(f"unsupported ONNX op {node.op_type} at {_where(i, node)}; pass --skip-unsupported to skip it "
+                     "with a warning (its outputs are read as its first input)", source=display, field=_where(i, node))
 
 
 def _fix_inputs(onnx, display, inputs, given):
@@ -167,7 +180,7 @@ class _Builder:
 
     # -- helpers
     def where(self, i, node) -> str:
-        return f"node {short(node.name or f'#{i}')} ({node.op_type})"
+        return _where(i, node)
 
     def shape(self, t) -> list[int] | None:
         if t in self.inits:
@@ -199,9 +212,7 @@ class _Builder:
         op, ins, outs = node.op_type, list(node.input), list(node.output)
         if op not in SUPPORTED:
             if not self.skip:
-                raise InputError(f"unsupported ONNX op {op} at {self.where(i, node)}; pass --skip-unsupported to "
-                                 "skip it with a warning (its outputs are read as its first input)",
-                                 source=self.display, field=self.where(i, node))
+                _unsupported(self.display, i, node)
             warnings.warn(InputWarning(f"{self.display}: skipped unsupported op {op} at {self.where(i, node)}"))
             self.skipped.append(f"{op} {node.name or i}")
             for o in outs:

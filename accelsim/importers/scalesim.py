@@ -73,8 +73,7 @@ def scalesim_workload(display: str, text: str, name: str | None = None) -> dict:
         if not any(cells) or not cells[0] or len(cells) < 2 or not cells[1]:
             continue
         if len(cells) < len(cols) or not all(cells[: len(cols)]):
-            missing = cols[min(len(cells), len(cols)) if len(cells) < len(cols) else
-                           next(i for i, c in enumerate(cells[: len(cols)]) if not c)]
+            missing = cols[next(i for i in range(len(cols)) if i >= len(cells) or not cells[i])]
             raise InputError(f"has {sum(1 for c in cells if c)} of the {len(cols)} columns {', '.join(cols)}; "
                              f"{missing!r} is missing", source=display, field=f"row {k}")
         vals = []
