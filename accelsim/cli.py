@@ -34,6 +34,7 @@ from .report.table import render_table
 from .sim.trace import write_trace
 from .workload.network import load_workload
 from .importers import parse_input_shape
+from .workload.params import parse_param
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="accelsim: map DNN layers onto spatial accelerators and report cycles and energy.")
@@ -70,13 +71,15 @@ def _show_warnings(caught) -> None:
                               highlight=False, soft_wrap=True)
 
 
-def _prepare(arch_file, workload_file, dataflow, mapping_file, batch=None, input_shape=None, skip=False):
+def _prepare(arch_file, workload_file, dataflow, mapping_file, batch=None, input_shape=None, skip=False,
+             params=None):
     """Load every input; warnings (a bundled name shadowing a local file) are printed as they arise."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
         try:
             arch = load_arch(arch_file)
-            workload = load_workload(workload_file, batch, parse_input_shape(input_shape), skip)
+            workload = load_workload(workload_file, batch, parse_input_shape(input_shape), skip,
+                                     dict(parse_param(p) for p in params or ()))
             if dataflow is not None:
                 df = load_dataflow(dataflow, field="--dataflow")
             else:
@@ -147,13 +150,17 @@ def run(
                                               help="ONNX: the graph input's sizes when dynamic, e.g. 1x3x224x224"),
     skip_unsupported: bool = typer.Option(False, "--skip-unsupported",
                                           help="ONNX: skip unsupported ops with a warning instead of stopping"),
+    param: Optional[list[str]] = typer.Option(None, "--param",
+                                              help="NAME=INT: replace a parameter the workload declares "
+                                                   "(e.g. --param neighbours=16 for cs_lstm.yaml); repeatable"),
 ) -> None:
     """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level.
 
     WORKLOAD is a workload YAML, an ONNX model (.onnx), a SCALE-Sim topology CSV (.csv) or a Timeloop
     problem YAML."""
     try:
-        a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch, input_shape, skip_unsupported)
+        a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch, input_shape, skip_unsupported,
+                                  param)
         res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None, confirm=confirm,
                    sparse_mode=sparse_mode.value)
         dense = baseline_for(res, compare_dense, lambda da, dw: _run(da, dw, df, objective.value, budget, layers,

@@ -76,8 +76,15 @@ def render_table(report: dict, console: Console) -> None:
         console.print(f"dense operands on an arch with sparse features: metadata {meta / 1e3:.1f} kB "
                       "(per layer in report.json)", markup=False)
     if report["unmapped_layers"]:
-        names = printable(", ".join(u["name"] for u in report["unmapped_layers"]))
-        console.print(f"not mapped (no MACs): {names}", markup=False)
+        un = report["unmapped_layers"]
+        names = ", ".join(u["name"] for u in un[:12])
+        if len(un) > 12:  # an unrolled recurrent net has one cell update per step
+            kinds: dict = {}
+            for u in un:
+                kinds[u["type"]] = kinds.get(u["type"], 0) + 1
+            names = (f"{len(un)} layers ({', '.join(f'{n} {k}' for k, n in kinds.items())}): {names}, ... "
+                     "(all in report.json)")
+        console.print(f"not mapped (no MACs): {printable(names)}", markup=False)
     if inp["arch"]["defaults_used"]:
         console.print(f"defaults used (see accelsim/arch/energy_table.py): {', '.join(inp['arch']['defaults_used'])}",
                       markup=False)

@@ -50,6 +50,7 @@ from ..validation import validate
 from ..limits import MAX_DIM, MAX_LAYERS, MAX_MACS, MAX_ONNX_BYTES
 from .density import DensitySpec, resolve_density
 from .layers import LAYER_TYPES, SPECS, Layer, LayerInput, Shape, Size, Strict
+from .params import resolve_params, substitute
 from .recurrent import GATES, RecurrentSpec, is_recurrent, unroll
 
 
@@ -61,6 +62,7 @@ class WorkloadSpec(Strict):
     independent: bool = False
     input: LayerInput | None = None
     density: dict | None = None  # every MAC layer's default (accelsim.workload.density)
+    parameters: dict | None = None  # named integers for ${...} fields (accelsim.workload.params)
     layers: list[dict] = Field(min_length=1, max_length=MAX_LAYERS)
 
 
@@ -96,12 +98,13 @@ class Workload:
 
 
 def load_workload(name: str, batch: int | None = None, input_shape: list[int] | None = None,
-                  skip_unsupported: bool = False) -> Workload:
+                  skip_unsupported: bool = False, params: dict[str, int] | None = None) -> Workload:
     """Load, validate and compile a workload: a workload YAML file (bundled name or path), an ONNX model
     (``.onnx``), a SCALE-Sim topology CSV (``.csv``) or a Timeloop problem YAML (a top-level ``problem``);
     the last three are converted by :mod:`accelsim.importers`.  ``batch`` (``--batch``), when given,
     replaces the file's ``batch`` (N), as if the file said so.  ``input_shape`` and ``skip_unsupported``
-    apply to ONNX models (``--input-shape``, ``--skip-unsupported``).
+    apply to ONNX models (``--input-shape``, ``--skip-unsupported``); ``params`` replaces declared
+    parameters (``--param``, :mod:`accelsim.workload.params`).
 
     Raises:
         InputError: malformed YAML, CSV or ONNX, unknown/missing/mistyped fields, unknown
@@ -112,7 +115,7 @@ def load_workload(name: str, batch: int | None = None, input_shape: list[int] | 
     data, display, path = import_workload(name, input_shape, skip_unsupported)
     if batch is not None and isinstance(data, dict):
         data = {**data, "batch": batch}
-    return build_workload(data, display, path)
+    return build_workload(data, display, path, params)
 
 
 def import_workload(name: str, input_shape: list[int] | None = None,
@@ -134,8 +137,12 @@ def import_workload(name: str, input_shape: list[int] | None = None,
     return data, f.display, f.path
 
 
-def build_workload(data, src: str = "<workload>", resolved_path: str | None = None) -> Workload:
+def build_workload(data, src: str = "<workload>", resolved_path: str | None = None,
+                   params: dict[str, int] | None = None) -> Workload:
     """Compile already-parsed workload data; see :func:`load_workload`."""
+    if isinstance(data, dict) and ("parameters" in data or params):
+        values = resolve_params(data.get("parameters"), params, src)
+        data = {k: v if k == "parameters" else substitute(v, values, src, k) for k, v in data.items()}
     spec: WorkloadSpec = validate(WorkloadSpec, data, src)
     net_density = validate(DensitySpec, spec.density, src, prefix="density") if spec.density is not None else None
     base = Path(resolved_path).parent if resolved_path else None

@@ -6,7 +6,8 @@ for each step t = 1..T:
 * one ``matmul`` per gate, [B x (I + H)] . [(I + H) x H]: the gate's input and recurrent products on
   the concatenated [x_t, h_{t-1}] (LSTM: gates i, f, g, o; GRU: r, z, n).  The first step's gates hold
   the weights (and, with ``bias``, the two bias vectors b_ih and b_hh of PyTorch's and ONNX's cells);
-  later steps name them in ``weights_of``, so parameters count once;
+  later steps name them in ``weights_of``, so parameters count once.  A layer given ``weights_of:
+  <an earlier lstm>`` (a decoder run once per manoeuvre class) reuses that one's weights at every step;
 * one ``elementwise`` cell update reading the step's gates (c_t = f * c_{t-1} + i * g, h_t = o *
   tanh(c_t); GRU: h_t = (1 - z) * n + z * h_{t-1}), no MACs.
 
@@ -37,6 +38,7 @@ class RecurrentSpec(Strict):
     rows: Size = 1  # sequences run together: the batch (times the vehicles, for a trajectory encoder)
     bias: bool = True
     inputs: list[str] | None = None  # for the graph only: the layers its x_t come from
+    weights_of: str | None = None  # an earlier lstm (gru) layer whose weights this one reuses
     density: dict | None = None
 
 
@@ -51,10 +53,10 @@ def unroll(spec: RecurrentSpec, default_name: str) -> list[dict]:
             lname = f"{name}.t{t}.{g}"
             layer = {"name": lname, "type": "matmul", "rows": spec.rows, "inner": inner, "cols": spec.hidden,
                      "inputs": []}
-            if t == 1:
+            if t == 1 and spec.weights_of is None:
                 layer["bias"] = 2 if spec.bias else False
             else:
-                layer["weights_of"] = f"{name}.t1.{g}"
+                layer["weights_of"] = f"{spec.weights_of or name}.t1.{g}"
             if spec.density is not None:
                 layer["density"] = spec.density
             out.append(layer)
