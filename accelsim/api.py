@@ -35,25 +35,29 @@ from .workload import Workload, load_workload
 from .workload.network import build_workload
 
 
-def _arch(arch) -> Architecture:
+def _arch(arch, precision: str | None = None) -> Architecture:
     if isinstance(arch, Architecture):
+        if precision is not None:
+            raise InputError("precision applies to an arch file or dict, not a resolved Architecture",
+                             field="precision")
         return arch
     if isinstance(arch, dict):
-        return build_arch(arch, "<arch dict>")
+        return build_arch(arch, "<arch dict>", precision=precision)
     if isinstance(arch, (str, PathLike)):
-        return load_arch(str(arch))
+        return load_arch(str(arch), precision)
     raise InputError(f"arch must be a file name, a path, a dict or an Architecture, not {type(arch).__name__}")
 
 
-def _workload(workload, batch: int | None) -> Workload:
+def _workload(workload, batch: int | None, params: dict | None = None) -> Workload:
     if isinstance(workload, Workload):
         if batch is not None:
             raise InputError("batch applies to a workload file or dict, not a compiled Workload", field="batch")
         return workload
     if isinstance(workload, dict):
-        return build_workload({**workload, "batch": batch} if batch is not None else workload, "<workload dict>")
+        return build_workload({**workload, "batch": batch} if batch is not None else workload, "<workload dict>",
+                              params=params)
     if isinstance(workload, (str, PathLike)):
-        return load_workload(str(workload), batch)
+        return load_workload(str(workload), batch, params=params)
     raise InputError(f"workload must be a file name, a path, a dict or a Workload, not {type(workload).__name__}")
 
 
@@ -156,16 +160,18 @@ def layers_frame(report: dict):
 def run(arch, workload, dataflow=None, objective: str = "edp", *, batch: int | None = None,
         layers: str | None = None, mapping: str | PathLike | None = None, budget: int = DEFAULT_BUDGET,
         confirm: int = DEFAULT_CONFIRM, jobs: int | None = None, exact: bool = False,
-        sparse_mode: str = "statistical", compare_dense: bool = False) -> Result:
+        sparse_mode: str = "statistical", compare_dense: bool = False, precision: str | None = None,
+        params: dict[str, int] | None = None) -> Result:
     """Map every layer of ``workload`` onto ``arch`` and simulate it: ``accelsim run`` as a function.
 
     Args:
         arch, workload: bundled name, path, parsed dict or resolved object.
         dataflow: a name (``rs``), a path or a Dataflow; None: the arch's ``default_dataflow``.
         objective: ``edp``, ``energy`` or ``cycles``.
-        batch, layers, mapping, budget, confirm, jobs, exact, sparse_mode, compare_dense: as the CLI's
-            ``--batch``, ``--layers``, ``--mapping``, ``--budget``, ``--confirm``, ``--jobs``, ``--exact``,
-            ``--sparse-mode``, ``--compare-dense``.
+        batch, layers, mapping, budget, confirm, jobs, exact, sparse_mode, compare_dense, precision: as
+            the CLI's ``--batch``, ``--layers``, ``--mapping``, ``--budget``, ``--confirm``, ``--jobs``,
+            ``--exact``, ``--sparse-mode``, ``--compare-dense``, ``--precision``.
+        params: ``{name: int}``, the workload's parameters (``--param``).
     Returns:
         :class:`Result`.
     Raises:
@@ -175,8 +181,8 @@ def run(arch, workload, dataflow=None, objective: str = "edp", *, batch: int | N
         raise InputError(f"unknown objective {objective!r}: use {', '.join(OBJECTIVES)}", field="objective")
     if sparse_mode not in ("statistical", "actual"):
         raise InputError(f"unknown sparse_mode {sparse_mode!r}: use statistical or actual", field="sparse_mode")
-    a = _arch(arch)
-    w = _workload(workload, batch)
+    a = _arch(arch, precision)
+    w = _workload(workload, batch, params)
     df = resolve_dataflow(dataflow, a)
     maps = load_mappings(str(mapping)) if mapping is not None else None
     res = run_network(a, w, df, objective, budget, layers, maps, jobs=jobs, exact=exact, confirm=confirm,

@@ -72,12 +72,12 @@ def _show_warnings(caught) -> None:
 
 
 def _prepare(arch_file, workload_file, dataflow, mapping_file, batch=None, input_shape=None, skip=False,
-             params=None):
+             params=None, precision=None):
     """Load every input; warnings (a bundled name shadowing a local file) are printed as they arise."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InputWarning)
         try:
-            arch = load_arch(arch_file)
+            arch = load_arch(arch_file, precision)
             workload = load_workload(workload_file, batch, parse_input_shape(input_shape), skip,
                                      dict(parse_param(p) for p in params or ()))
             if dataflow is not None:
@@ -153,6 +153,9 @@ def run(
     param: Optional[list[str]] = typer.Option(None, "--param",
                                               help="NAME=INT: replace a parameter the workload declares "
                                                    "(e.g. --param neighbours=16 for cs_lstm.yaml); repeatable"),
+    precision: Optional[str] = typer.Option(None, "--precision",
+                                            help="int8, fp16 or fp32: operand and psum widths and MAC energy, "
+                                                 "on the arch's silicon (capacities keep their bytes)"),
 ) -> None:
     """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level.
 
@@ -160,7 +163,7 @@ def run(
     problem YAML."""
     try:
         a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch, input_shape, skip_unsupported,
-                                  param)
+                                  param, precision)
         res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None, confirm=confirm,
                    sparse_mode=sparse_mode.value)
         dense = baseline_for(res, compare_dense, lambda da, dw: _run(da, dw, df, objective.value, budget, layers,

@@ -15,6 +15,7 @@ from .. import limits as L
 from . import energy_table as et
 from .schema import ActionEnergySpec, ArchSpec, PerTensorEnergySpec
 from .levels import ActionEnergy, CartesianArray, NocLink, Partition, SparseAction, StorageLevel, WriteBuffer
+from .precision import PRECISIONS
 from .spec import Architecture
 
 RESERVED = ("mac", "noc")
@@ -124,7 +125,7 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
             raise InputError("keeps no tensor; list at least one, or leave the level out", source=src,
                              field=f"{where}.keeps")
         keeps = tuple(t for t in TENSORS if t in keeps_raw)
-        lbits = _level_bits(lv.word_bits, bits, src, f"{where}.word_bits")
+        lbits = level_bits(lv.word_bits, bits, src, f"{where}.word_bits")
         if isinstance(lv.capacity_words, dict):
             keys, covered = {}, []
             for k in lv.capacity_words:
@@ -198,8 +199,17 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
     levels.append(StorageLevel(d.name, len(levels), TENSORS, (Partition(TENSORS, None),), 1, 1, 1, False,
                                _energy(d.energy, TENSORS, et.DRAM_PJ, scale, used, "dram.energy"), {}, True,
                                None, None, dict(bits), None, _formats(d.formats, TENSORS, src, "dram.formats", bits)))
+    if s.precision is not None:
+        p = PRECISIONS[s.precision]
+        off = [t for t in ("filter", "ifmap") if bits[t] != p.bits]
+        if off:
+            raise InputError(f"precision {p.name} has {p.bits}-bit operands, but word_bits gives the {off[0]} "
+                             f"{bits[off[0]]} bits", source=src, field="precision")
     mac_pj = s.mac.energy_pj
-    if mac_pj is None:
+    if mac_pj is None and s.precision is not None:
+        mac_pj = PRECISIONS[s.precision].mac_pj
+        used.append(f"mac.energy_pj ({s.precision}: Horowitz ISSCC 2014)")
+    elif mac_pj is None:
         mac_pj = et.MAC_PJ * scale["ifmap"]
         used.append("mac.energy_pj")
     ms = s.mac.sparse
@@ -207,7 +217,7 @@ def resolve(s: ArchSpec, src: str, resolved_path: str | None, bundled: bool, for
         name=s.name or src, source=s.source, path=src, clock_mhz=s.clock_mhz, default_dataflow=s.default_dataflow,
         levels=tuple(levels), word_bits=bits, mac_pj=mac_pj, dram_bw_bytes_per_cycle=dram_bw,
         dram_latency_cycles=d.latency_cycles, defaults_used=tuple(used), form=form,
-        resolved_path=resolved_path, bundled=bundled,
+        resolved_path=resolved_path, bundled=bundled, precision=s.precision,
         mac_sparse=None if ms is None else SparseAction(ms.action, tuple(dict.fromkeys(ms.condition_on))),
         mac_check_pj=s.mac.check_pj, compressed_fit=s.compressed_fit,
         mac_cartesian=None if s.mac.cartesian is None else CartesianArray(**s.mac.cartesian.model_dump()),
@@ -235,7 +245,7 @@ def _formats(spec, keeps, src: str, where: str, bits: dict) -> dict:
     return out
 
 
-def _level_bits(spec, bits: dict, src: str, where: str) -> dict:
+def level_bits(spec, bits: dict, src: str, where: str) -> dict:
     """A level's word bits per tensor: the arch's, overridden by the level's own ``word_bits``."""
     if spec is None:
         return dict(bits)

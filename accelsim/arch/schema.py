@@ -245,6 +245,7 @@ class ArchSpec(ArchHeader):
     """An arch file in the hierarchy form (``levels:``)."""
 
     word_bits: Union[Bits, WordBits] = 16
+    precision: Literal["int8", "fp16", "fp32"] | None = None  # the word bits' precision (accelsim.arch.precision)
     mac: MacSpec = MacSpec()
     compressed_fit: Literal["expected", "worst"] = "expected"
     levels: list[LevelSpec] = Field(min_length=1, max_length=L.MAX_LEVELS)

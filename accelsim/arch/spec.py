@@ -86,6 +86,8 @@ class Architecture:
         compressed_fit: buffer-fit policy for compressed tiles: ``expected`` (the expected compressed
             size) or ``worst`` (the largest: every word non-zero, metadata included).
         mac_cartesian: the :class:`CartesianArray` each MAC unit is (SCNN), or None (one MAC per cycle).
+        precision: ``int8``, ``fp16`` or ``fp32`` when the file (or ``--precision``) names one
+            (:mod:`.precision`), else None (its word bits alone).
     """
 
     name: str
@@ -106,6 +108,18 @@ class Architecture:
     mac_check_pj: float = 0.0
     compressed_fit: str = "expected"
     mac_cartesian: CartesianArray | None = None
+    precision: str | None = None
+
+    @property
+    def precision_text(self) -> str:
+        """What the report states: the named precision with its psum width, or the word bits."""
+        chip = self.levels[0].word_bits if len(self.levels) > 1 else self.word_bits
+        if self.precision is not None:
+            return f"{self.precision} (psum {chip['ofmap']}-bit)"
+        b = self.word_bits
+        if len(set(b.values())) == 1 and chip["ofmap"] == b["ofmap"]:
+            return f"{b['ifmap']}-bit words"
+        return f"filter {b['filter']}, ifmap {b['ifmap']}, ofmap {b['ofmap']} (psum {chip['ofmap']}) bits"
 
     @cached_property
     def sparse(self) -> bool:
@@ -229,6 +243,8 @@ class Architecture:
             "mac_units": self.mac_units,
             "peak_macs_per_cycle": self.peak_macs_per_cycle,
             "word_bits": self.word_bits,
+            "precision": self.precision,
+            "precision_text": self.precision_text,
             "mac_energy_pj": self.mac_pj,
             "levels": [lv.to_dict() for lv in self.levels],
             "dram_bw_bytes_per_cycle": self.dram_bw_bytes_per_cycle,
@@ -242,17 +258,19 @@ class Architecture:
         }
 
 
-def load_arch(name: str) -> Architecture:
-    """Load and resolve an arch file (bundled name or path).
+def load_arch(name: str, precision: str | None = None) -> Architecture:
+    """Load and resolve an arch file (bundled name or path); ``precision`` (``--precision``: int8, fp16,
+    fp32) rewrites it for that precision on the same silicon (:mod:`.precision`).
 
     Raises:
-        InputError: malformed YAML, unknown or missing fields, bad values.
+        InputError: malformed YAML, unknown or missing fields, bad values, an unknown precision.
     """
     f, data = load_yaml(name, "arch")
-    return build_arch(data, f.display, f.path, f.bundled)
+    return build_arch(data, f.display, f.path, f.bundled, precision)
 
 
-def build_arch(data, src: str = "<arch>", resolved_path: str | None = None, bundled: bool = False) -> Architecture:
+def build_arch(data, src: str = "<arch>", resolved_path: str | None = None, bundled: bool = False,
+               precision: str | None = None) -> Architecture:
     """Resolve already-parsed arch data (either form); see :func:`load_arch` and :mod:`.resolve`."""
     from .legacy import is_fixed_form, translate
     from .resolve import resolve
@@ -265,4 +283,12 @@ def build_arch(data, src: str = "<arch>", resolved_path: str | None = None, bund
     spec: ArchSpec = validate(ArchSpec, data, src)
     if not isinstance(data, dict) or "levels" not in data:
         raise InputError("required field is missing", source=src, field="levels")
+    if precision is not None:
+        from .precision import get, override
+
+        spec = override(spec, get(precision), src)
+        try:
+            return resolve(spec, src, resolved_path, bundled, form)
+        except InputError as e:
+            raise InputError(f"{e.message} (with --precision {precision})", e.source, e.field) from None
     return resolve(spec, src, resolved_path, bundled, form)

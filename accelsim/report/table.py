@@ -30,7 +30,7 @@ def render_table(report: dict, console: Console) -> None:
     t = Table(
         title=Text(printable(f"{inp['workload']['name']} on {inp['arch']['name']} "
               f"({inp['arch']['pe_array']['rows']}x{inp['arch']['pe_array']['cols']} PEs, "
-              f"dataflow {inp['dataflow']['name']}, objective {inp['objective']})")),
+              f"{inp['arch'].get('precision_text', '')}, dataflow {inp['dataflow']['name']}, objective {inp['objective']})")),
         title_justify="left",
     )
     for col, just in (("layer", "left"), ("type", "left"), ("MACs", "right"), ("cycles", "right"),

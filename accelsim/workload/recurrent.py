@@ -67,5 +67,5 @@ def unroll(spec: RecurrentSpec, default_name: str) -> list[dict]:
 
 
 def is_recurrent(raw) -> bool:
-    return isinstance(raw, dict) and raw.get("type") in GATES
+    return isinstance(raw, dict) and isinstance(raw.get("type"), str) and raw["type"] in GATES
 
