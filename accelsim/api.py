@@ -161,7 +161,7 @@ def run(arch, workload, dataflow=None, objective: str = "edp", *, batch: int | N
         layers: str | None = None, mapping: str | PathLike | None = None, budget: int = DEFAULT_BUDGET,
         confirm: int = DEFAULT_CONFIRM, jobs: int | None = None, exact: bool = False,
         sparse_mode: str = "statistical", compare_dense: bool = False, precision: str | None = None,
-        params: dict[str, int] | None = None) -> Result:
+        params: dict[str, int] | None = None, fuse: bool = False) -> Result:
     """Map every layer of ``workload`` onto ``arch`` and simulate it: ``accelsim run`` as a function.
 
     Args:
@@ -172,6 +172,7 @@ def run(arch, workload, dataflow=None, objective: str = "edp", *, batch: int | N
             the CLI's ``--batch``, ``--layers``, ``--mapping``, ``--budget``, ``--confirm``, ``--jobs``,
             ``--exact``, ``--sparse-mode``, ``--compare-dense``, ``--precision``.
         params: ``{name: int}``, the workload's parameters (``--param``).
+        fuse: keep intermediate ofmaps on chip where that lowers DRAM traffic (``--fuse``).
     Returns:
         :class:`Result`.
     Raises:
@@ -186,7 +187,7 @@ def run(arch, workload, dataflow=None, objective: str = "edp", *, batch: int | N
     df = resolve_dataflow(dataflow, a)
     maps = load_mappings(str(mapping)) if mapping is not None else None
     res = run_network(a, w, df, objective, budget, layers, maps, jobs=jobs, exact=exact, confirm=confirm,
-                      sparse_mode=sparse_mode)
+                      sparse_mode=sparse_mode, fuse=fuse)
     dense = baseline_for(res, compare_dense, lambda da, dw: run_network(
         da, dw, df, objective, budget, layers, maps, jobs=jobs, exact=exact, confirm=confirm))
     return Result(build_report(res, dense), res)

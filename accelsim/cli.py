@@ -101,8 +101,8 @@ def _dump_json(report: dict) -> str:
 
 
 def _run(arch, workload, df, objective, budget, layers, mappings, jobs, exact=False, trace=False, quiet=False,
-         confirm=DEFAULT_CONFIRM, sparse_mode="statistical"):
-    kw = dict(jobs=jobs, exact=exact, trace=trace, confirm=confirm, sparse_mode=sparse_mode)
+         confirm=DEFAULT_CONFIRM, sparse_mode="statistical", fuse=False):
+    kw = dict(jobs=jobs, exact=exact, trace=trace, confirm=confirm, sparse_mode=sparse_mode, fuse=fuse)
     if quiet or not sys.stderr.isatty():
         return run_network(arch, workload, df, objective, budget, layers, mappings, **kw)
     with Progress(TextColumn("mapping {task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -156,6 +156,8 @@ def run(
     precision: Optional[str] = typer.Option(None, "--precision",
                                             help="int8, fp16 or fp32: operand and psum widths and MAC energy, "
                                                  "on the arch's silicon (capacities keep their bytes)"),
+    fuse: bool = typer.Option(False, "--fuse", help="keep intermediate ofmaps on chip where that lowers DRAM "
+                                                    "traffic (fused layers)"),
 ) -> None:
     """Map every layer of WORKLOAD onto ARCH and report cycles, utilization and energy per level.
 
@@ -165,7 +167,7 @@ def run(
         a, w, df, maps = _prepare(arch_file, workload_file, dataflow, mapping, batch, input_shape, skip_unsupported,
                                   param, precision)
         res = _run(a, w, df, objective.value, budget, layers, maps, jobs, exact, trace is not None, confirm=confirm,
-                   sparse_mode=sparse_mode.value)
+                   sparse_mode=sparse_mode.value, fuse=fuse)
         dense = baseline_for(res, compare_dense, lambda da, dw: _run(da, dw, df, objective.value, budget, layers,
                                                                      maps, jobs, exact, confirm=confirm))
     except InputError as e:

@@ -62,6 +62,7 @@ class NetworkResult:
     mapping_file: MappingFile | None = None
     sparse_mode: str = "statistical"
     baseline: str | None = None  # for a dense baseline: "searched" (its own mappings) or "same mapping"
+    fused: list | None = None  # with fuse=True: the FusedEdge records (accelsim.fusion), else None
 
 
 def select_layers(workload: Workload, selection: str | None, label: str = "--layers") -> list[Layer]:
@@ -172,6 +173,7 @@ def run_network(
     confirm: int = DEFAULT_CONFIRM,
     sparse_mode: str = "statistical",
     memo: Memo | None = None,
+    fuse: bool = False,
 ) -> NetworkResult:
     """Map, cost and simulate every selected MAC layer.
 
@@ -191,6 +193,7 @@ def run_network(
             :mod:`accelsim.sim.actual`), layer by layer (layers of one shape may hold other tensors).
         memo: a :class:`Memo` shared across runs: a distinct layer evaluated before with the same
             inputs is taken from it (a sweep's cache; not with ``trace``).
+        fuse: keep intermediate ofmaps on chip where that lowers DRAM traffic (:mod:`accelsim.fusion`).
     Raises:
         InputError: bad selection, a mapping for an unknown or MAC-less layer,
             an invalid fixed mapping, or a layer that cannot be mapped.
@@ -239,6 +242,10 @@ def run_network(
             first = first_of[layer.nest]
             sr, sim = results[layer.nest]
             res.layers.append(LayerResult(layer, sr, None if first == layer.name else first, sim))
+    if fuse:
+        from .fusion import fuse as fuse_layers
+
+        res.fused = fuse_layers(res, confirm)
     if sparse_mode == "actual":
         for lr in res.layers:
             masks = operand_masks(lr.layer.density, lr.layer.nest)

@@ -33,7 +33,7 @@ from ..cost.model import AccessCounts, access_counts
 from ..energy.model import Energy, energy
 from ..errors import MappingError
 from ..sim.engine import SimResult
-from ..workload.loopnest import DIMS, LoopNest
+from ..workload.loopnest import DIMS, RELEVANT, LoopNest
 from ..mapping.dataflow import Dataflow
 from ..mapping.mapping import Mapping
 from .confirm import Confirmation, Shortlist, confirm
@@ -116,7 +116,7 @@ def evaluate(nest: LoopNest, arch: Architecture, m: Mapping, objective: str = "e
     return Evaluation(m, c, lat, e, score(objective, e.total_pj, lat.cycles))
 
 
-def _probe(nest, arch, df, spatial, objective):
+def _probe(nest, arch, df, spatial, objective, whole=()):
     """Evaluate one representative mapping of an unrolling: the largest inner tiling, the first maximal outer one.
 
     Each walk has its own work allowance; past it, the largest tiling seen
@@ -137,10 +137,12 @@ def _probe(nest, arch, df, spatial, objective):
         return None
     rem2, inner = split_rest(nest, rows, cols, extra, rf, rem)
     try:
-        glb = next(glb_candidates(nest, arch, inner, rem2, True, Work(PROBE_WORK)), None)
+        glb = next(glb_candidates(nest, arch, inner, rem2, True, Work(PROBE_WORK), whole=whole), None)
     except OutOfWork:
-        g = greedy_maximal(nest, arch, inner, rem2)
-        glb = None if g is None else {arch.array_level: g}
+        fixed = {d: rem2[d] for d in whole}
+        g = greedy_maximal(nest, arch, {d: inner[d] * fixed.get(d, 1) for d in DIMS},
+                           {d: 1 if d in fixed else rem2[d] for d in DIMS})
+        glb = None if g is None else {arch.array_level: {**g, **{d: f for d, f in fixed.items() if f > 1}}}
     if glb is None:
         return None
     m = builder(arch, rows, cols, rf, glb, rem2, loop_orders(df)[0], extra)()
@@ -148,7 +150,7 @@ def _probe(nest, arch, df, spatial, objective):
 
 
 def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "edp",
-           budget: int = DEFAULT_BUDGET, confirm_k: int = 0) -> SearchResult:
+           budget: int = DEFAULT_BUDGET, confirm_k: int = 0, resident: tuple[str, ...] = ()) -> SearchResult:
     """Find the best mapping of ``nest`` on ``arch`` under ``df`` for ``objective``.
 
     ``confirm_k`` > 0: keep the best ``confirm_k`` candidates by the model and
@@ -165,12 +167,17 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
     cheap builders, then counted and sampled) and only the shortlist of
     evaluations is kept, so memory grows with ``budget``, not with the space.
 
+    ``resident``: tensors that stay whole at the array level (a fused layer's on-chip ifmap or ofmap,
+    :mod:`accelsim.fusion`): the array level takes every iteration of the dims they depend on, so
+    DRAM loops over none of them.
+
     Raises:
         MappingError: no legal mapping exists, with the smallest tiles
             against the capacities and the fields that could be raised.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}")
+    whole = tuple(d for d in DIMS if any(d in RELEVANT[t] for t in resident))
     sc = spatial_candidates(nest, arch, df)
     feasible = feasibility(nest, arch)
     spatial = [s for s in sc.pairs if feasible(s)]
@@ -178,7 +185,7 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
         raise MappingError(why_unmappable(nest, arch))
     best = Shortlist(max(1, confirm_k))
     work = Work()
-    walked = list(enumerate_space(nest, arch, df, spatial, False, budget + 1, work))
+    walked = list(enumerate_space(nest, arch, df, spatial, False, budget + 1, work, whole))
     space = len(walked)
     if space <= budget and not work.exhausted:
         exhaustive, capped = not sc.capped, sc.capped
@@ -190,7 +197,7 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
         fams = _families(nest, spatial)
         probed = []
         for i, s in enumerate(_interleave(fams)[: min(PROBES, budget // 4)]):
-            ev = _probe(nest, arch, df, s, objective)
+            ev = _probe(nest, arch, df, s, objective, whole)
             if ev is not None:
                 best.offer(ev)
                 probed.append((ev.score, i, s))
@@ -202,7 +209,7 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
         keep = keep or spatial[:1]
         cap = max(budget, min(20 * budget, PRUNED_SCAN_MAX))
         work = Work()
-        walked = list(enumerate_space(nest, arch, df, keep, True, cap + 1, work))  # walked once, sampled below
+        walked = list(enumerate_space(nest, arch, df, keep, True, cap + 1, work, whole))  # walked once, sampled below
         capped = len(walked) > cap or sc.capped or work.exhausted
         space = min(len(walked), cap)
         room = budget - best.evaluated  # >= 1: probes take at most a quarter of the budget
@@ -216,7 +223,7 @@ def search(nest: LoopNest, arch: Architecture, df: Dataflow, objective: str = "e
                 taken += 1
                 nxt = int(taken * step)
         if best.best is None:  # the walk ran out of work before any tiling: a probe always answers
-            ev = next((e for e in (_probe(nest, arch, df, s, objective) for s in keep) if e is not None), None)
+            ev = next((e for e in (_probe(nest, arch, df, s, objective, whole) for s in keep) if e is not None), None)
             if ev is not None:
                 best.offer(ev)
     if best.best is None:

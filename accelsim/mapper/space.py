@@ -209,8 +209,9 @@ def loop_orders(df: Dataflow) -> list[dict[str, tuple[str, ...]]]:
     return [{"dram": d, "glb": g, "rf": rf} for g in glb for d in fams]
 
 
-def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work):
+def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work, whole=()):
     """Yield mapping builders (call one to get its Mapping) in a fixed order; at most ``cap``.
+    ``whole``: dims the array level takes whole (:func:`~.tilings.glb_candidates`).
 
     The walk ends early, with ``work.exhausted`` set, when ``work`` runs out;
     the same ``Work`` limit always gives the same sequence.
@@ -229,7 +230,7 @@ def enumerate_space(nest, arch, df, spatial, maximal_only, cap, work: Work):
                 rem2, inner = split_rest(nest, rows, cols, extra, rf, rem)
                 if not perfect and not builder(arch, rows, cols, rf, {}, rem2, orders[0], extra, slots)().valid(nest):
                     continue
-                for glb in glb_candidates(nest, arch, inner, rem2, maximal_only, work, keep):
+                for glb in glb_candidates(nest, arch, inner, rem2, maximal_only, work, keep, whole):
                     for od in orders:
                         n += 1
                         if n > cap:

@@ -210,7 +210,7 @@ def greedy_maximal(nest, arch, inner: dict[str, int], rem: dict[str, int], level
     return cur
 
 
-def glb_candidates(nest, arch, inner, rem, maximal_only, work: Work, keep_outside=None):
+def glb_candidates(nest, arch, inner, rem, maximal_only, work: Work, keep_outside=None, whole=()):
     """Tilings of the array-side levels, ``{level index: {dim: factor}}`` (the rest goes to DRAM).
 
     The array level takes every split, or the Pareto-maximal ones (each
@@ -222,8 +222,18 @@ def glb_candidates(nest, arch, inner, rem, maximal_only, work: Work, keep_outsid
     stays while the streamed tensors move through DRAM tiles (its folds do
     not restart at each tile, :mod:`accelsim.sim.passes`).
     Each level further out takes its Pareto-maximal splits given those inside it.
+    ``whole`` (dims): the array level takes all of each one's iterations, so the tensors that depend
+    only on such dims stay whole on chip (a fused layer's resident ifmap or ofmap, :mod:`accelsim.fusion`).
     """
     levels = array_levels(arch)
+    if whole:
+        fixed = {d: rem[d] for d in whole if rem[d] > 1}
+        inner = {d: inner[d] * fixed.get(d, 1) for d in DIMS}
+        rem = {d: 1 if d in fixed else rem[d] for d in DIMS}
+        for split in glb_candidates(nest, arch, inner, rem, maximal_only, work, keep_outside):
+            first = {**split.get(levels[0], {}), **fixed}
+            yield {**split, levels[0]: first}
+        return
     shrink = maximal_only and top_double_buffered(arch)
 
     def variants(glb):

@@ -125,3 +125,10 @@ class Report(_Record):
     layers: list
     unmapped_layers: list
     totals: Totals
+    fusion: dict | None = None  # with --fuse: the fused edges and what they saved (accelsim.fusion)
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if out["fusion"] is None:  # a run without --fuse reports as before
+            del out["fusion"]
+        return out

@@ -85,6 +85,12 @@ def render_table(report: dict, console: Console) -> None:
             names = (f"{len(un)} layers ({', '.join(f'{n} {k}' for k, n in kinds.items())}): {names}, ... "
                      "(all in report.json)")
         console.print(f"not mapped (no MACs): {printable(names)}", markup=False)
+    fusion = report.get("fusion")
+    if fusion is not None:
+        edges = ", ".join(f"{e['producer']} -> {e['consumer']}" for e in fusion["edges"]) or "none fits"
+        console.print(printable(f"fused ({len(fusion['edges'])}): {edges}; DRAM "
+                                f"{fusion['dram_bytes_saved'] / 1e6:.2f} MB and "
+                                f"{fusion['energy_saved_pj'] / 1e6:.2f} µJ saved"), markup=False)
     if inp["arch"]["defaults_used"]:
         console.print(f"defaults used (see accelsim/arch/energy_table.py): {', '.join(inp['arch']['defaults_used'])}",
                       markup=False)

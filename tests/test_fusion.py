@@ -1,0 +1,59 @@
+"""Layer fusion (--fuse): never more DRAM traffic; the removed transfers are exactly the intermediate's."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import accelsim
+from accelsim.cli import app
+
+CHAIN = {"name": "chain", "input": {"channels": 16, "height": 14, "width": 14}, "layers": [
+    {"name": "a", "type": "conv2d", "out_channels": 32, "kernel": 3, "padding": 1},
+    {"name": "b", "type": "conv2d", "out_channels": 32, "kernel": 1},
+    {"name": "c", "type": "conv2d", "out_channels": 16, "kernel": 3, "padding": 1},
+    {"name": "p", "type": "pool", "mode": "max", "kernel": 2},
+    {"name": "d", "type": "fc", "out_features": 10}]}
+
+
+def _strip(rep):
+    rep = dict(rep)
+    rep["totals"] = {k: v for k, v in rep["totals"].items() if k != "wall_s"}
+    rep["layers"] = [{k: v for k, v in l.items() if k not in ("simulation",)} for l in rep["layers"]]
+    return rep
+
+
+@pytest.mark.parametrize("arch", ["tpu.yaml", "eyeriss_like.yaml"])
+def test_fusion_never_increases_dram_traffic(arch):
+    off = accelsim.run(arch, "mobilenet.yaml", budget=120)
+    on = accelsim.run(arch, "mobilenet.yaml", budget=120, fuse=True)
+    assert "fusion" not in off.report and "fusion" in on.report
+    assert on.totals["dram_bytes"] <= off.totals["dram_bytes"]
+    by_off = {l["name"]: l for l in off.report["layers"]}
+    by_on = {l["name"]: l for l in on.report["layers"]}
+    for e in on.report["fusion"]["edges"]:
+        pair = (e["producer"], e["consumer"])
+        assert sum(by_on[n]["dram_bytes"] for n in pair) < sum(by_off[n]["dram_bytes"] for n in pair) + 1e-9
+    saved = on.report["fusion"]["dram_bytes_saved"]
+    assert saved == pytest.approx(off.totals["dram_bytes"] - on.totals["dram_bytes"], rel=1e-9, abs=1)
+
+
+def test_fused_chain_loses_exactly_the_intermediate_transfers():
+    on = accelsim.run("tpu.yaml", CHAIN, budget=120, fuse=True)
+    edges = {(e["producer"], e["consumer"]): e for e in on.report["fusion"]["edges"]}
+    assert ("a", "b") in edges and edges[("a", "b")]["words"] == 32 * 14 * 14
+    assert ("c", "d") not in edges  # a pool lies between them
+    lay = {l["name"]: l for l in on.report["layers"]}
+    dram = on.report["inputs"]["arch"]["levels"][-1]["name"]
+    assert lay["a"]["accesses_words"]["levels"][dram]["ofmap"]["updates"] == 0
+    assert lay["b"]["accesses_words"]["levels"][dram]["ifmap"]["reads"] == 0
+    assert lay["a"]["accesses_words"]["levels"][dram]["ifmap"]["reads"] > 0  # the network input still comes from DRAM
+
+
+def test_fusion_off_is_todays_run(tmp_path):
+    a = accelsim.run("tpu.yaml", CHAIN, budget=120)
+    b = accelsim.run("tpu.yaml", CHAIN, budget=120, fuse=False)
+    assert _strip(a.report) == _strip(b.report) and "fusion" not in a.report
+    res = CliRunner().invoke(app, ["run", "tpu.yaml", "mobilenet.yaml", "--fuse", "--budget", "60", "-o",
+                                   str(tmp_path)])
+    assert res.exit_code == 0 and "fused (" in res.output
