@@ -86,3 +86,31 @@ def resnet_prefix() -> onnx.ModelProto:
     x = bottleneck(g, x, "conv2_1", 64, 64, 256, 1)
     x = bottleneck(g, x, "conv3_1", 256, 128, 512, 2)
     return g.model("resnet_prefix", [tensor("x", [1, 3, 224, 224])], [tensor(x, [1, 512, 28, 28])])
+
+
+def mobilenet_ssd300() -> onnx.ModelProto:
+    """SSD300 on MobileNet-v1 (workloads/mobilenet_ssd.yaml's sources) as the TF Object Detection API
+    exports it: backbone, extra layers, 1x1 class and box predictors, each flattened and concatenated."""
+    g = Graph()
+    x = g.conv("x", "conv1", 3, 32, 3, 2)
+    cfg = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1), (256, 512, 2)] \
+        + [(512, 512, 1)] * 5 + [(512, 1024, 2), (1024, 1024, 1)]
+    for i, (ci, co, s) in enumerate(cfg, start=2):
+        x = g.conv(x, f"conv{i}_dw", ci, ci, 3, s, group=ci)
+        x = g.conv(x, f"conv{i}_pw", ci, co, 1)
+    maps, cin = [("conv12_pw", 512, 3), ("conv14_pw", 1024, 6)], 1024
+    for k, (half, depth) in enumerate([(256, 512), (128, 256), (128, 256), (64, 128)], start=1):
+        y = g.conv(x, f"extra{k}_1x1", cin, half, 1)
+        x = g.conv(y, f"extra{k}_3x3", half, depth, 3, 2)
+        maps.append((x, depth, 6))
+        cin = depth
+    cls, box = [], []
+    for j, (m, c, b) in enumerate(maps):
+        for kind, n, out in (("cls", 91, cls), ("box", 4, box)):
+            p = g.conv(m, f"{kind}{j}", c, b * n, 1, bn=False, relu=False, bias=True)
+            t = g.node("Transpose", [p], [f"{kind}{j}_t"], perm=[0, 2, 3, 1])
+            out.append(g.node("Reshape", [t, g.const_i64(f"{kind}{j}_s", [1, -1, n])], [f"{kind}{j}_r"]))
+    g.node("Concat", cls, ["scores"], axis=1)
+    g.node("Concat", box, ["boxes"], axis=1)
+    return g.model("mobilenet_ssd300", [tensor("x", [1, 3, 300, 300])],
+                   [tensor("scores", [1, 1917, 91]), tensor("boxes", [1, 1917, 4])])

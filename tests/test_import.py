@@ -183,3 +183,13 @@ def test_timeloop_problem(tmp_path):
     p.write_text(yaml.safe_dump({"problem": {"instance": {"C": 0}}}))
     with pytest.raises(InputError, match="problem.instance.C"):
         load_workload(str(p))
+
+
+def test_onnx_mobilenet_ssd_equals_the_bundled_yaml(tmp_path):
+    """The detector's heads end in Transpose, Reshape and Concat of flattened predictions: no MACs."""
+    from onnx_graphs import mobilenet_ssd300
+
+    w = load_workload(str(_save(tmp_path, mobilenet_ssd300())))
+    ref = load_workload("mobilenet_ssd.yaml")
+    _same_layers(w.mac_layers, ref.mac_layers)
+    assert (w.macs, w.params) == (ref.macs, ref.params)
