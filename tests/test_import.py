@@ -3,6 +3,8 @@ hand-written workload YAML of the same networks; their error messages."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import onnx
 import pytest
 import yaml
@@ -193,3 +195,18 @@ def test_onnx_mobilenet_ssd_equals_the_bundled_yaml(tmp_path):
     ref = load_workload("mobilenet_ssd.yaml")
     _same_layers(w.mac_layers, ref.mac_layers)
     assert (w.macs, w.params) == (ref.macs, ref.params)
+
+
+def test_a_pytorch_export_imports():
+    """A graph written by torch.onnx.export (tests/data/onnx/make_torch_export.py), with the exporter's
+    shape arithmetic around attention heads and recurrent states; MACs counted by hand."""
+    w = load_workload(str(Path(__file__).parent / "data" / "onnx" / "torch_export.onnx"))
+    kinds = [l.type for l in w.layers if not l.name.startswith("/lstm/LSTM.t")]
+    assert kinds.count("conv2d") == 6 and kinds.count("add") == 1 and kinds.count("fc") == 2
+    convs = 16 * 16 * 32 * 3 * 9 + 16 * 16 * 32 * 9 + 16 * 16 * 64 * 32 + 8 * 8 * 64 * 9 + 8 * 8 * 128 * 64 \
+        + 8 * 8 * 128 * 32
+    attention = 10 * 32 * 96 + 4 * 10 * 10 * 8 + 4 * 10 * 8 * 10 + 10 * 32 * 32
+    lstm = 5 * 4 * 2 * (8 + 16) * 16
+    assert w.macs == convs + attention + lstm + 128 * 10
+    qk = next(l for l in w.layers if l.name == "/att/MatMul_1")
+    assert qk.params == 0 and qk.nest.dims["G"] == 4

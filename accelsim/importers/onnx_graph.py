@@ -17,7 +17,8 @@ in graph order (topological by the ONNX spec):
 * ``LSTM`` / ``GRU`` -> ``lstm`` / ``gru`` unrolled over the sequence (:mod:`accelsim.workload.recurrent`),
   one per direction.
 * Pass-through (no MACs, no layer): :data:`PASS_THROUGH` (activations, ``BatchNormalization``, which
-  inference folds into the conv before it, and the shape ops).
+  inference folds into the conv before it, the shape ops, and the shape arithmetic and gathers that
+  PyTorch's exporter emits around reshapes, attention heads and recurrent states).
 
 A layer reads its producer by name when the producer's output shape is the one it expects; otherwise
 (after a Reshape or Transpose that changes the layout) it gets its own ``input`` shape, or none for a
@@ -37,6 +38,10 @@ PASS_THROUGH = frozenset({
     "Softmax", "LogSoftmax", "BatchNormalization", "Dropout", "Identity", "Flatten", "Reshape", "Transpose",
     "Squeeze", "Unsqueeze", "Cast", "Pad", "Erf", "Sqrt", "Pow", "ReduceMean", "LRN",
     "InstanceNormalization", "LayerNormalization", "Gelu", "Neg", "Exp", "Log", "Abs", "Floor", "Ceil", "Round",
+    # shape arithmetic and data movement that exporters (torch.onnx, tf2onnx) emit around reshapes,
+    # attention heads and recurrent states: no MACs
+    "Shape", "Gather", "Slice", "Split", "Expand", "ConstantOfShape", "Range", "Equal", "Where", "Tile", "Not",
+    "Less", "Greater", "And", "Or", "Min", "Max", "Size", "Mod", "Sign", "ReduceSum", "ReduceMax", "Identity",
 })
 SUPPORTED = frozenset({"Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool",
                        "Add", "Sum", "Mul", "Sub", "Div", "Concat", "LSTM", "GRU", "Constant"}) | PASS_THROUGH
@@ -100,7 +105,7 @@ def onnx_workload(display: str, data: bytes, input_shape: list[int] | None = Non
     _fix_inputs(onnx, display, inputs, input_shape)
     try:
         onnx.checker.check_model(model)
-        model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:  # noqa: BLE001 - onnx raises several types; all mean the model is malformed
         raise InputError(f"ONNX rejects the model: {str(e).splitlines()[0][:300]}", source=display) from None
     shapes = {v.name: _dims(v) for v in list(model.graph.value_info) + list(model.graph.input)
@@ -226,7 +231,12 @@ class _Builder:
             for o in outs:
                 self.src[o] = self.src.get(ins[0]) if ins else None
             return
-        getattr(self, "op_" + op.lower())(i, node, ins, outs, _attrs(node))
+        try:
+            getattr(self, "op_" + op.lower())(i, node, ins, outs, _attrs(node))
+        except (TypeError, KeyError, IndexError, ValueError) as e:  # a shape or attribute missing or malformed
+            raise InputError(f"cannot read this {op}: {type(e).__name__} {short(str(e))} (shapes: "
+                             f"{', '.join(str(self.shape(t)) for t in ins if t)})", source=self.display,
+                             field=self.where(i, node)) from None
 
     def op_conv(self, i, node, ins, outs, a):
         x, w = self.shape(ins[0]), self.shape(ins[1])
