@@ -52,15 +52,21 @@ def tensor(name, shape):
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
 
 
-def mobilenet_v1() -> onnx.ModelProto:
-    """MobileNet-v1 (Howard et al. 2017, Table 1) as PyTorch exports it: conv + BN + ReLU, GAP, Gemm."""
-    g = Graph()
+def mobilenet_body(g: Graph) -> str:
+    """MobileNet-v1's convs (Howard et al. 2017, Table 1) from graph input ``x``; returns the last output."""
     x = g.conv("x", "conv1", 3, 32, 3, 2)
     cfg = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1), (256, 512, 2)] \
         + [(512, 512, 1)] * 5 + [(512, 1024, 2), (1024, 1024, 1)]
     for i, (ci, co, s) in enumerate(cfg, start=2):
         x = g.conv(x, f"conv{i}_dw", ci, ci, 3, s, group=ci)
         x = g.conv(x, f"conv{i}_pw", ci, co, 1)
+    return x
+
+
+def mobilenet_v1() -> onnx.ModelProto:
+    """MobileNet-v1 (Howard et al. 2017, Table 1) as PyTorch exports it: conv + BN + ReLU, GAP, Gemm."""
+    g = Graph()
+    x = mobilenet_body(g)
     g.node("GlobalAveragePool", [x], ["pool"])
     g.node("Flatten", ["pool"], ["flat"], axis=1)
     g.node("Gemm", ["flat", g.const("fc_w", (1000, 1024)), g.const("fc_b", (1000,))], ["fc"], transB=1)
@@ -92,12 +98,7 @@ def mobilenet_ssd300() -> onnx.ModelProto:
     """SSD300 on MobileNet-v1 (workloads/mobilenet_ssd.yaml's sources) as the TF Object Detection API
     exports it: backbone, extra layers, 1x1 class and box predictors, each flattened and concatenated."""
     g = Graph()
-    x = g.conv("x", "conv1", 3, 32, 3, 2)
-    cfg = [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1), (256, 512, 2)] \
-        + [(512, 512, 1)] * 5 + [(512, 1024, 2), (1024, 1024, 1)]
-    for i, (ci, co, s) in enumerate(cfg, start=2):
-        x = g.conv(x, f"conv{i}_dw", ci, ci, 3, s, group=ci)
-        x = g.conv(x, f"conv{i}_pw", ci, co, 1)
+    x = mobilenet_body(g)
     maps, cin = [("conv12_pw", 512, 3), ("conv14_pw", 1024, 6)], 1024
     for k, (half, depth) in enumerate([(256, 512), (128, 256), (128, 256), (64, 128)], start=1):
         y = g.conv(x, f"extra{k}_1x1", cin, half, 1)
