@@ -8,7 +8,8 @@ Each converter states its conventions in its module doc.  The workload compiler
 (:func:`accelsim.workload.network.build_workload`) then validates the data like any workload file.
 """
 
-from .onnx_graph import onnx_workload, parse_input_shape
+from .onnx_graph import onnx_workload
+from .onnx_inputs import parse_input_shape
 from .scalesim import scalesim_workload
 from .timeloop import is_timeloop_problem, timeloop_workload
 

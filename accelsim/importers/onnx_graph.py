@@ -32,6 +32,7 @@ import re
 import warnings
 
 from ..errors import InputError, InputWarning, short
+from .onnx_inputs import dims_of, fix_inputs
 
 PASS_THROUGH = frozenset({
     "Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
@@ -49,26 +50,10 @@ SUPPORTED = frozenset({"Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "Glob
 
 def _need_onnx():
     try:
-        import onnx  # noqa: F401
+        import onnx
     except ImportError:
         raise InputError("reading ONNX models needs the onnx package: pip install 'accelsim[onnx]'") from None
-    import onnx
-
     return onnx
-
-
-def parse_input_shape(text: str | None) -> list[int] | None:
-    """``--input-shape 1x3x224x224`` (or ``1,3,224,224``) as a list of ints; None if not given."""
-    if text is None:
-        return None
-    parts = re.split(r"[x,]", text.strip())
-    try:
-        dims = [int(p) for p in parts]
-    except ValueError:
-        dims = []
-    if not dims or any(d < 1 for d in dims):
-        raise InputError(f"expected sizes like 1x3x224x224, got {short(text)}", field="--input-shape")
-    return dims
 
 
 def onnx_workload(display: str, data: bytes, input_shape: list[int] | None = None,
@@ -102,13 +87,13 @@ def onnx_workload(display: str, data: bytes, input_shape: list[int] | None = Non
         for i, node in enumerate(g.node):
             if node.op_type not in SUPPORTED:
                 _unsupported(display, i, node)
-    _fix_inputs(onnx, display, inputs, input_shape)
+    fix_inputs(display, inputs, input_shape)
     try:
         onnx.checker.check_model(model)
         model = onnx.shape_inference.infer_shapes(model, strict_mode=True, data_prop=True)
     except Exception as e:  # noqa: BLE001 - onnx raises several types; all mean the model is malformed
         raise InputError(f"ONNX rejects the model: {str(e).splitlines()[0][:300]}", source=display) from None
-    shapes = {v.name: _dims(v) for v in list(model.graph.value_info) + list(model.graph.input)
+    shapes = {v.name: dims_of(v) for v in list(model.graph.value_info) + list(model.graph.input)
               + list(model.graph.output)}
     return _Builder(display, model.graph, inits, shapes, skip_unsupported).build()
 
@@ -120,33 +105,6 @@ def _where(i, node) -> str:
 def _unsupported(display, i, node):
     raise InputError(f"unsupported ONNX op {node.op_type} at {_where(i, node)}; pass --skip-unsupported to skip it "
                      "with a warning (its outputs are read as its first input)", source=display, field=_where(i, node))
-
-
-def _fix_inputs(onnx, display, inputs, given):
-    for k, inp in enumerate(inputs):
-        dims = inp.type.tensor_type.shape.dim
-        if all(d.HasField("dim_value") and d.dim_value > 0 for d in dims):
-            continue
-        if given is None or k > 0:
-            shown = "x".join(str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?") for d in dims)
-            raise InputError(f"graph input {short(inp.name)} has dynamic sizes ({shown}); give them with "
-                             "--input-shape, e.g. --input-shape 1x3x224x224", source=display)
-        if len(given) != len(dims):
-            raise InputError(f"--input-shape has {len(given)} sizes, but graph input {short(inp.name)} has "
-                             f"{len(dims)} dims", source=display, field="--input-shape")
-        for d, v in zip(dims, given):
-            if d.HasField("dim_value") and d.dim_value > 0 and d.dim_value != v:
-                raise InputError(f"--input-shape gives {v} where graph input {short(inp.name)} fixes "
-                                 f"{d.dim_value}", source=display, field="--input-shape")
-            d.dim_value = v
-
-
-def _dims(v) -> list[int] | None:
-    t = v.type.tensor_type
-    if not t.HasField("shape"):
-        return None
-    out = [d.dim_value if d.HasField("dim_value") else 0 for d in t.shape.dim]
-    return out if all(x > 0 for x in out) else None
 
 
 def _attrs(node) -> dict:
