@@ -54,6 +54,7 @@ class SweepSummary:
     memo_misses: int = 0
     wall_s: float = 0.0
     fronts: object = None  # an optuna search's FrontComparison with the grid (dse.search), when the store has it
+    keys: list = field(default_factory=list)  # the planned points' keys (stored before or now), in plan order
 
     @property
     def points_per_s(self) -> float:
@@ -86,6 +87,7 @@ def plan(sw: Sweep, store: SweepStore, confirm: int, source: str = "grid",
             summary.dropped += 1
             continue
         key = point_key(d, texts[p.workload], run, sw.spec.budget, confirm)
+        summary.keys.append(key)
         if key in done:
             summary.skipped += 1
             continue

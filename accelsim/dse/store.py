@@ -59,6 +59,13 @@ class SweepStore:
         self.db.commit()
         return cur.rowcount == 1
 
+    def totals(self, keys: list[str]) -> tuple[float, float]:
+        """``(energy pJ, cycles)`` summed over the stored points with these keys."""
+        marks = ", ".join("?" for _ in keys)
+        e, c = self.db.execute(f"SELECT SUM(energy_pj), SUM(cycles) FROM points WHERE key IN ({marks})",
+                               list(keys)).fetchone()
+        return float(e or 0.0), float(c or 0.0)
+
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM points").fetchone()[0]
 
