@@ -194,3 +194,14 @@ def test_front_comparison_by_hand():
     assert (c.searched, c.grid, c.search_front, c.grid_front, c.found) == (2, 4, 1, 2, 1)
     assert c.hypervolume_ratio == pytest.approx(0.4 * 0.7 / 0.36)
     assert compare_fronts(dict(grid), grid).hypervolume_ratio == pytest.approx(1.0)
+
+
+def test_precision_is_a_sweep_axis(tmp_path, wl):
+    """A precision axis gives each point the arch ``--precision`` gives a single run."""
+    spec = _spec(tmp_path, [{"name": "precision", "path": "precision", "values": ["int8", "fp16"]}], [wl])
+    store, s = accelsim.sweep(spec, str(tmp_path / "p"), scheduler="inline")
+    df = store.to_dataframe().set_index("axis_precision")
+    for p in ("int8", "fp16"):
+        one = accelsim.run("eyeriss.yaml", wl, precision=p, budget=20)
+        assert df.loc[p, "cycles"] == one.totals["cycles"]
+        assert df.loc[p, "energy_pj"] == pytest.approx(one.totals["energy_pj"])

@@ -38,7 +38,8 @@ class Task:
     batch: int | None
     budget: int
     confirm: int
-    points: list = field(default_factory=list)  # [(key, workload file, axes dict, pes, onchip_kb, source)]
+    points: list = field(default_factory=list)
+    precision: str | None = None  # --precision applied to ``arch`` (accelsim.arch.precision)  # [(key, workload file, axes dict, pes, onchip_kb, source)]
 
 
 @dataclass
@@ -95,7 +96,7 @@ def plan(sw: Sweep, store: SweepStore, confirm: int, source: str = "grid",
         t = tasks.get(gk)
         if t is None:
             t = tasks[gk] = Task(d, sw.spec.arch, run["dataflow"], run["objective"], run["batch"], sw.spec.budget,
-                                 confirm)
+                                 confirm, precision=run.get("precision"))
         t.points.append((key, sw.workload_files[p.workload], p.as_dict(), q["pes"], q["onchip_kb"], source))
         done.add(key)
     return list(tasks.values()), summary
@@ -114,7 +115,7 @@ def run_task(t: Task) -> tuple[list[dict], int, int]:
         _WORKER_MEMO = Memo()
     memo = _WORKER_MEMO
     h0, m0 = memo.hits, memo.misses
-    arch = build_arch(t.arch, f"{t.arch_name} (sweep point)")
+    arch = build_arch(t.arch, f"{t.arch_name} (sweep point)", precision=t.precision)
     df = resolve_dataflow(t.dataflow, arch)
     rows = []
     for key, wl, axes, pes, kb, source in t.points:

@@ -18,7 +18,7 @@ Spec schema (YAML)::
 
 An axis ``path`` is a field of the arch file, dotted: ``levels.<level name or index>.<field>...`` or
 ``dram.<field>`` or a top-level field (``word_bits``, ``clock_mhz``); or one of the run's own settings
-``dataflow``, ``objective``, ``batch``.  Axes cross (a grid); a ``zip`` group advances together.  A
+``dataflow``, ``objective``, ``batch``, ``precision`` (``--precision``: int8, fp16, fp32).  Axes cross (a grid); a ``zip`` group advances together.  A
 constraint ``<quantity> <op> <number>`` drops points: the quantities are ``pes`` (the PE array's fan-out),
 ``mac_units``, ``onchip_kb`` (every on-chip level's capacity x instances, in KiB of its word widths)
 and any axis name.
@@ -42,7 +42,7 @@ from ..files import load_yaml, resolve
 from ..mapper.search import DEFAULT_BUDGET
 from ..validation import validate
 
-RUN_AXES = ("dataflow", "objective", "batch")
+RUN_AXES = ("dataflow", "objective", "batch", "precision")
 CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|!=|<|>)\s*(-?[0-9.]+(?:e-?[0-9]+)?)\s*$")
 
 
@@ -204,14 +204,15 @@ def _set(d: Any, parts: list[str], value, where: str) -> None:
 
 def resolve_point(sw: Sweep, p: Point) -> tuple[Architecture, dict, dict]:
     """``(arch, arch dict, run settings)`` of a point: the base arch with the point's values written at
-    their paths, and its dataflow, objective and batch.
+    their paths, and its dataflow, objective, batch and precision (``--precision``, applied to the arch
+    dict when it is built).
 
     Raises:
         InputError: a path that does not lead to a field, or a value the arch refuses; the message names
             the axis, the path and the point.
     """
     d = copy.deepcopy(sw.base_arch)
-    run = {"dataflow": None, "objective": sw.spec.objective, "batch": sw.spec.batch}
+    run = {"dataflow": None, "objective": sw.spec.objective, "batch": sw.spec.batch}  # + precision if an axis
     axes = {a.name: a for a in sw.axes}
     for name, value in p.values:
         ax = axes[name]
@@ -224,7 +225,7 @@ def resolve_point(sw: Sweep, p: Point) -> tuple[Architecture, dict, dict]:
             raise InputError(f"axis {name!r} (path {ax.path}) at point {p.as_dict()}: {e}", source=sw.source,
                              field="axes") from None
     try:
-        arch = build_arch(d, f"{sw.spec.arch} at {p.as_dict()}", resolved_path=None)
+        arch = build_arch(d, f"{sw.spec.arch} at {p.as_dict()}", resolved_path=None, precision=run.get("precision"))
     except InputError as e:
         raise InputError(f"point {p.as_dict()} gives a bad arch: {e.message}", source=sw.source,
                          field=f"axes ({e.field})") from None
