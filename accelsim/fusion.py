@@ -10,24 +10,22 @@ MICRO 2016; TensorRT's vertical layer fusion).  accelsim models the whole-interm
   iteration of N, G, M, P, Q, so DRAM loops only over C, R, S and psums never spill) and B's ifmap
   is that same data (B is mapped again with its ifmap resident in L).  Both tiles must fit L's
   partitions by the usual capacity rule.
-* Then A's write-back (L's ofmap drains, DRAM's ofmap updates) and B's load (DRAM's ifmap reads,
-  L's ifmap fills) disappear from the counts, and their energy with them.
+* Both are mapped, costed and simulated on the arch as the fused layer sees it
+  (:func:`resident_arch`): DRAM does not keep the resident tensor, so A's write-back and B's load
+  disappear from the counts, the energy and the simulated cycles alike.
 * Edges are decided greedily in network order. An edge fuses only when the two layers' DRAM bytes,
   re-mapped and without the removed transfers, are below their DRAM bytes now, and the run's objective
   over the two layers (their energy and cycles summed) is no worse; a layer inside a chain carries both
   constraints. So fusion never increases DRAM traffic.
-* Cycles are the re-mapped layers' simulated cycles, which still time the compulsory load and
-  write-back of the resident tensor: an upper bound on the fused latency.
+* The layers still run one after the other (no pipelining of A and B, as Alwani's pyramids would).
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, replace
 
 from .cost.fits import fit_checker
-from .cost.model import AccessCounts, dram_bytes
-from .energy.model import energy
+from .cost.model import dram_bytes
 from .errors import MappingError
 from .mapper.search import Evaluation, score, search
 from .sim.engine import simulate
@@ -57,18 +55,21 @@ def fusable_level(arch):
     return top if top is not None and {"ifmap", "ofmap"} <= set(top.keeps) else None
 
 
-def without_resident(arch, counts: AccessCounts, resident: tuple[str, ...]) -> AccessCounts:
-    """``counts`` with the DRAM transfers of the resident tensors removed (module doc)."""
-    top = fusable_level(arch)
-    levels = copy.deepcopy(counts.levels)
-    dram, lv = levels[arch.dram.name], levels[top.name]
-    if "ifmap" in resident:
-        dram["ifmap"].reads = 0
-        lv["ifmap"].fills = 0
-    if "ofmap" in resident:
-        dram["ofmap"].updates = dram["ofmap"].reads = dram["ofmap"].rmw_reads = 0
-        lv["ofmap"].drains = lv["ofmap"].fills = 0
-    return replace(counts, levels=levels)
+def resident_arch(arch, resident: tuple[str, ...]):
+    """``arch`` as a fused layer sees it: DRAM does not keep the ``resident`` tensors, which live whole
+    in the outermost on-chip level, so the counts, the energy and the simulation have no DRAM transfer
+    of them (nothing to load or write back) and the cycles are those of the fused layer."""
+    if not resident:
+        return arch
+    d = arch.dram
+    parts = tuple(replace(p, tensors=tuple(t for t in p.tensors if t not in resident),
+                          tensor_bits=tuple(b for t, b in zip(p.tensors, p.tensor_bits) if t not in resident)
+                          if p.tensor_bits else p.tensor_bits)
+                  for p in d.partitions)
+    dram = replace(d, keeps=tuple(t for t in d.keeps if t not in resident), partitions=parts,
+                   formats={t: f for t, f in d.formats.items() if t not in resident},
+                   sparse_reads={t: a for t, a in d.sparse_reads.items() if t not in resident})
+    return replace(arch, levels=arch.levels[:-1] + (dram,))
 
 
 @dataclass
@@ -133,23 +134,20 @@ class _Candidate:
 
 
 def _candidate(memo, st: _State, t: str, arch, df, objective, budget, confirm) -> _Candidate | None:
-    """The layer of ``st`` mapped again with ``t`` also resident, its counts reduced (memoised per loop
-    nest and resident set: MobileNet's five identical blocks are searched once)."""
+    """The layer of ``st`` mapped again with ``t`` also resident (on :func:`resident_arch`), memoised per
+    loop nest and resident set (MobileNet's five identical blocks are searched once)."""
     resident = tuple(sorted(set(st.resident) | {t}))
     nest = st.lr.layer.nest
     key = (nest, resident)
     if key not in memo:
+        ra = resident_arch(arch, resident)
         try:
-            sr = search(nest, arch, df, objective, budget, confirm, resident)
+            sr = search(nest, ra, df, objective, budget, confirm, resident)
         except MappingError:
             memo[key] = None
         else:
-            counts = without_resident(arch, sr.best.counts, resident)
-            e = energy(arch, counts)
-            ev = Evaluation(sr.best.mapping, counts, sr.best.latency, e,
-                            score(objective, e.total_pj, sr.best.latency.cycles))
-            sim = sr.sim or simulate(nest, arch, sr.best.mapping, df.stationary)
-            memo[key] = _Candidate(resident, sr, ev, sim)
+            sim = sr.sim or simulate(nest, ra, sr.best.mapping, df.stationary)
+            memo[key] = _Candidate(resident, sr, sr.best, sim)
     return memo[key]
 
 

@@ -273,7 +273,7 @@ def dram_bytes(arch: Architecture, counts: AccessCounts) -> int:
     if counts.sparsity is None:
         d = counts.levels[arch.dram.name]
         return int(sum((d[t].reads + d[t].rmw_reads + d[t].updates + d[t].fills) * arch.word_bits[t] / 8
-                       for t in TENSORS))
+                       for t in TENSORS if t in d))
     d = counts.scaled[arch.dram.name]
     return int(sum((d[t]["reads"] + d[t]["rmw_reads"] + d[t]["updates"] + d[t]["fills"]) * arch.word_bits[t] / 8
-                   for t in TENSORS))
+                   for t in TENSORS if t in d))

@@ -199,8 +199,8 @@ def make_report(res: NetworkResult, dense: NetworkResult | None = None) -> Repor
             "edges": [e.as_dict() for e in res.fused],
             "dram_bytes_saved": sum(e.dram_bytes_saved for e in res.fused),
             "energy_saved_pj": sum(e.energy_saved_pj for e in res.fused),
-            "note": "fused layers are mapped again with the intermediate resident on chip; their cycles still "
-                    "time its compulsory load and write-back (an upper bound)",
+            "note": "fused layers are mapped, costed and simulated again with the intermediate resident on "
+                    "chip (DRAM does not keep it)",
         },
     )
 
