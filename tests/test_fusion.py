@@ -55,6 +55,12 @@ def test_fusion_off_is_todays_run(tmp_path):
     a = accelsim.run("tpu.yaml", CHAIN, budget=120)
     b = accelsim.run("tpu.yaml", CHAIN, budget=120, fuse=False)
     assert _strip(a.report) == _strip(b.report) and "fusion" not in a.report
+    # where nothing fits, --fuse considers every edge, fuses none and changes nothing
+    c = accelsim.run("eyeriss.yaml", "mobilenet.yaml", budget=60)
+    d = accelsim.run("eyeriss.yaml", "mobilenet.yaml", budget=60, fuse=True)
+    assert d.report["fusion"]["edges"] == []
+    del d.report["fusion"]
+    assert _strip(c.report) == _strip(d.report)
     res = CliRunner().invoke(app, ["run", "tpu.yaml", "mobilenet.yaml", "--fuse", "--budget", "60", "-o",
                                    str(tmp_path)])
     assert res.exit_code == 0 and "fused (" in res.output

@@ -210,3 +210,17 @@ def test_a_pytorch_export_imports():
     assert w.macs == convs + attention + lstm + 128 * 10
     qk = next(l for l in w.layers if l.name == "/att/MatMul_1")
     assert qk.params == 0 and qk.nest.dims["G"] == 4
+
+
+def test_onnx_with_external_weights(tmp_path):
+    """Weights saved beside the model (as torch.onnx's dynamo exporter does) are not needed: only their
+    shapes are, so the model imports even when the weight file is gone."""
+    p = tmp_path / "ext.onnx"
+    onnx.save_model(resnet_prefix(), p, save_as_external_data=True, all_tensors_to_one_file=True,
+                    location="ext.onnx.data", size_threshold=0)
+    ref = load_workload(str(_save(tmp_path, resnet_prefix(), "plain.onnx")))
+    w = load_workload(str(p))
+    _same_layers(w.mac_layers, ref.mac_layers)
+    assert w.params == ref.params
+    (tmp_path / "ext.onnx.data").unlink()
+    assert load_workload(str(p)).macs == ref.macs

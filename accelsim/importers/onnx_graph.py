@@ -80,6 +80,10 @@ def onnx_workload(display: str, data: bytes, input_shape: list[int] | None = Non
     if not g.node:
         raise InputError("is not an ONNX model: its graph has no nodes", source=display)
     inits = {t.name: list(t.dims) for t in g.initializer}
+    external = [t for t in g.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    for t in external:  # weights kept in a file beside the model (torch.onnx's dynamo exporter): only
+        g.initializer.remove(t)  # their shapes matter, so they become typed graph inputs
+        g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
     inputs = [i for i in g.input if i.name not in inits]
     if not inputs:
         raise InputError("the graph has no input that is not an initializer", source=display)
