@@ -76,7 +76,7 @@ def resident_arch(arch, resident: tuple[str, ...]):
 class _State:
     lr: object  # the LayerResult
     resident: tuple[str, ...] = ()
-    ev: Evaluation | None = None  # the fused evaluation (counts without the removed transfers)
+    ev: Evaluation | None = None  # the fused evaluation (on the resident arch)
     sim: object = None
 
 
@@ -119,7 +119,7 @@ def fuse(res, confirm: int) -> list[FusedEdge]:
             continue  # fusion must lower DRAM traffic and not worsen the objective
         for st, c in zip((sa, sb), new):
             st.resident, st.ev, st.sim = c.resident, c.ev, c.sim
-            st.lr = replace(st.lr, result=replace(c.sr, best=c.ev), sim=c.sim, reused_from=None)
+            st.lr = replace(st.lr, result=c.sr, sim=c.sim, reused_from=None, resident=c.resident)
         fused.append(FusedEdge(a.name, b.name, top.name, a.out_shape.n * a.out_shape.features, b0 - b1, e0 - e1))
     res.layers[:] = [states[lr.layer.name].lr for lr in res.layers]
     return fused

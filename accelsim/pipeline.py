@@ -37,6 +37,7 @@ class LayerResult:
     result: SearchResult
     reused_from: str | None = None
     sim: SimResult | None = None
+    resident: tuple[str, ...] = ()  # tensors a fused layer keeps on chip (accelsim.fusion), else none
 
 
 @dataclass
@@ -249,7 +250,12 @@ def run_network(
     if sparse_mode == "actual":
         for lr in res.layers:
             masks = operand_masks(lr.layer.density, lr.layer.nest)
-            lr.sim = simulate(lr.layer.nest, arch, lr.result.best.mapping, dataflow.stationary, exact=exact,
+            a = arch
+            if lr.resident:  # a fused layer runs on the arch as it sees it
+                from .fusion import resident_arch
+
+                a = resident_arch(arch, lr.resident)
+            lr.sim = simulate(lr.layer.nest, a, lr.result.best.mapping, dataflow.stationary, exact=exact,
                               trace=trace, masks=masks)
     res.sparse_mode = sparse_mode
     res.wall_seconds = time.perf_counter() - t0
