@@ -14,6 +14,7 @@ from functools import lru_cache
 from ..cost.latency import top_double_buffered
 from ..cost.fits import fit_checker, level_fits_ok, write_buffer_fits
 from ..workload.loopnest import DIMS
+from .splitgrid import grid_splits
 
 #: Fit checks one walk of the tilings may make (~1-3 s); the bundled layers need at most ~230,000.
 WORK_MAX = 300_000
@@ -136,9 +137,7 @@ def glb_splits(nest, arch, inner: dict[str, int], rem: dict[str, int], maximal_o
     """
     lvl = arch.array_level if level is None else level
     dims = [d for d in DIMS if rem[d] > 1]
-    if dims:
-        from .splitgrid import grid_splits  # the same splits and checks, vectorised (its module doc)
-
+    if dims:  # the same splits and checks, vectorised (splitgrid's module doc)
         grid = grid_splits(nest, arch, lvl, inner, dims, [divisors(rem[d]) for d in dims], maximal_only)
         if grid is not None and grid[1] <= work.left:
             work.left -= grid[1]
